@@ -1,0 +1,200 @@
+"""The ``sitegraph`` command: a thin shell over the build, query and verify functions.
+
+Exit codes: 0 success; 1 the data does not conform (SHACL violations, quotes that do not match the corpus);
+2 usage or input error (bad options, malformed source files, nothing built yet, bad SPARQL).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .config import SETTINGS, load_config
+from .errors import SitegraphError, UsageError, VerificationFailed
+
+EXIT_CODES = """\b
+Exit codes:
+  0  success
+  1  the data does not conform (SHACL violations; quotes that do not match the corpus)
+  2  usage or input error (bad options, malformed source files, nothing built yet, bad SPARQL)"""
+
+
+def _progress(message: str) -> None:
+    click.echo(f"  {message}", err=True)
+
+
+@click.group(epilog=EXIT_CODES)
+@click.version_option(__version__, prog_name="sitegraph")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML settings file (or $SITEGRAPH_CONFIG).")
+@click.option("--project", "project_dir", type=click.Path(file_okay=False), help="Project folder (ontology/, shapes/, graph/sources/).")
+@click.option("--build-dir", "build_dir", type=click.Path(file_okay=False), help="Build folder (default: build/ in the project).")
+@click.option("--base", "base_iri", help="Base of data IRIs (default https://w3id.org/sitegraph/).")
+@click.pass_context
+def cli(ctx: click.Context, config_file, project_dir, build_dir, base_iri) -> None:
+    """sitegraph: a knowledge graph of technoparks, economic zones and the cooperation around them."""
+    ctx.obj = load_config(config_file, {"project_dir": project_dir, "build_dir": build_dir, "base_iri": base_iri})
+
+
+@cli.command(epilog=EXIT_CODES)
+@click.option("--quiet", "-q", is_flag=True, help="Print only errors and the final line.")
+@click.pass_obj
+def build(config, quiet: bool) -> None:
+    """Build the graph: read sources, infer, validate with SHACL, write the store and dumps.
+
+    Nothing is written when validation fails: the previous build stays in place and servable.
+    """
+    from .build import build as run_build
+
+    started = time.perf_counter()
+    compiled, release = run_build(config, None if quiet else _progress)
+    _print_warnings(compiled.report.warnings)
+    graphs = release.manifest["graphs"]
+    click.echo(
+        f"built {release.version}: {release.manifest['quads']} quads in {len(graphs)} graphs, 0 violations, "
+        f"{len(compiled.report.warnings)} warnings, {time.perf_counter() - started:.1f} s -> {release.path}"
+    )
+
+
+@cli.command(epilog=EXIT_CODES)
+@click.pass_obj
+def validate(config) -> None:
+    """Check sources and SHACL conformance without writing anything."""
+    from .build import compile_dataset
+    from .errors import ValidationFailed
+
+    compiled = compile_dataset(config, _progress)
+    _print_warnings(compiled.report.warnings)
+    if not compiled.report.conforms:
+        raise ValidationFailed(compiled.report.violations)
+    triples = sum(len(g) for g in compiled.dataset.graphs())
+    click.echo(f"valid: {triples} triples, 0 violations, {len(compiled.report.warnings)} warnings")
+
+
+@cli.command(epilog=EXIT_CODES)
+@click.argument("query")
+@click.option(
+    "--format", "-f", "fmt", default="table", show_default=True,
+    type=click.Choice(["table", "csv", "tsv", "json", "xml", "turtle", "ntriples", "jsonld"]),
+    help="Output format (turtle/ntriples/jsonld/xml for CONSTRUCT and DESCRIBE).",
+)  # fmt: skip
+@click.pass_obj
+def query(config, query: str, fmt: str) -> None:
+    """Run a SPARQL query (text, or a path to an .rq file) on the built store.
+
+    The default graph is the union of all graphs; the project prefixes (sg:, sector:, schema: …) are known.
+    """
+    from .namespaces import DataIRIs
+    from .query import format_results, run_query
+    from .store import open_read_only
+
+    path = Path(query)
+    if query.endswith(".rq") or (len(query) < 4096 and "\n" not in query and path.is_file()):
+        if not path.is_file():
+            raise UsageError(f"query file {query} not found")
+        query = path.read_text(encoding="utf-8")
+    store, _release = open_read_only(config.path("build_dir"))
+    prefixes = DataIRIs(config.base_iri).prefixes()
+    click.echo(format_results(run_query(store, query, prefixes), fmt, prefixes).rstrip("\n"))
+
+
+@cli.command(epilog=EXIT_CODES)
+@click.option("--format", "-f", "fmt", default="table", type=click.Choice(["table", "json"]), show_default=True)
+@click.pass_obj
+def stats(config, fmt: str) -> None:
+    """Entities per class and triples per graph of the built store."""
+    import json
+
+    from .namespaces import DataIRIs
+    from .query import compact
+    from .store import open_read_only
+
+    store, release = open_read_only(config.path("build_dir"))
+    prefixes = DataIRIs(config.base_iri).prefixes()
+    classes = [
+        (compact(s["class"], prefixes), int(s["n"].value))
+        for s in store.query(
+            "SELECT ?class (COUNT(DISTINCT ?e) AS ?n) WHERE { GRAPH ?g { ?e a ?class } "
+            "FILTER(STRSTARTS(STR(?class), STR(sg:)) && ?g != <%s>) } GROUP BY ?class ORDER BY DESC(?n) ?class"
+            % DataIRIs(config.base_iri).ontology_graph,
+            prefixes=prefixes,
+        )
+    ]
+    graphs = sorted(release.manifest["graphs"].items())
+    if fmt == "json":
+        click.echo(json.dumps({"version": release.version, "classes": dict(classes), "graphs": dict(graphs)}, indent=2))
+        return
+    click.echo(f"dataset version {release.version}\n\nentities per class")
+    width = max(len(c) for c, _ in classes) if classes else 10
+    for cls, n in classes:
+        click.echo(f"  {cls.ljust(width)}  {n:>6}")
+    click.echo("\ntriples per graph")
+    width = max(len(compact_graph(g, prefixes)) for g, _ in graphs)
+    for graph, n in graphs:
+        click.echo(f"  {compact_graph(graph, prefixes).ljust(width)}  {n:>6}")
+    click.echo(f"  {'total'.ljust(width)}  {release.manifest['quads']:>6}")
+
+
+def compact_graph(iri: str, prefixes: dict[str, str]) -> str:
+    base = prefixes["graph"]
+    return "graph:" + iri[len(base) :] if iri.startswith(base) else iri
+
+
+@cli.command(epilog=EXIT_CODES)
+@click.option("--corpus", "corpus_dir", type=click.Path(), help="Folder with the article texts (or $SITEGRAPH_CORPUS_DIR).")
+@click.pass_obj
+def verify(config, corpus_dir) -> None:
+    """Check every evidence quote and offset against the article texts and their checksums."""
+    from .verify import verify_corpus
+
+    corpus = Path(corpus_dir) if corpus_dir else config.path("corpus_dir")
+    result = verify_corpus(config.project / "graph" / "sources", corpus, config.project)
+    if result.problems:
+        raise VerificationFailed(result.problems)
+    click.echo(f"verified: {result.quotes} quotes in {result.documents} documents match the corpus in {corpus}")
+
+
+@cli.command("settings")
+def settings_command() -> None:
+    """List the settings, their environment variables and defaults."""
+    for setting in SETTINGS:
+        click.echo(f"{setting.env:<26} {setting.help} (default: {setting.default})")
+
+
+def _print_warnings(warnings) -> None:
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and map errors to exit codes."""
+    try:
+        cli.main(args=argv, prog_name="sitegraph", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except click.Abort:
+        click.echo("aborted", err=True)
+        return 2
+    except SitegraphError as exc:
+        problems = getattr(exc, "problems", None)
+        kind = {1: "does not conform", 2: "error"}[exc.exit_code]
+        if problems:
+            click.echo(f"sitegraph: {len(problems)} problem{'s' if len(problems) != 1 else ''} ({kind}):", err=True)
+            for problem in problems:
+                click.echo(f"  {problem}", err=True)
+            if exc.exit_code == 1 and exc.__class__.__name__ == "ValidationFailed":
+                click.echo("nothing was written; the previous build is unchanged", err=True)
+        else:
+            click.echo(f"sitegraph: {exc}", err=True)
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
