@@ -46,7 +46,7 @@ class Compiled:
             return text[len(str(self.iris.id)) :]
         for prefix, namespace in self.iris.prefixes().items():
             if isinstance(term, URIRef) and text.startswith(namespace) and prefix not in ("id", "graph"):
-                return f"{prefix}:{text[len(namespace):]}"
+                return f"{prefix}:{text[len(namespace) :]}"
         return term.n3() if hasattr(term, "n3") else text
 
 
@@ -122,9 +122,7 @@ def build(config: Config, progress: Progress | None = None) -> tuple[Compiled, R
     steps = _Steps(progress)
     quads = steps.run("serialising", to_quads, compiled.dataset)
     manifest = make_manifest(compiled, quads)
-    release = steps.run(
-        "writing the store", write_release, config.path("build_dir"), quads, dump_prefixes(), manifest
-    )
+    release = steps.run("writing the store", write_release, config.path("build_dir"), quads, dump_prefixes(), manifest)
     compiled.timings.update(steps.timings)
     return compiled, release
 
@@ -146,8 +144,6 @@ def make_manifest(compiled: Compiled, quads: list[ox.Quad]) -> dict:
         "base_iri": compiled.iris.base,
         "quads": len(quads),
         "graphs": dict(sorted(graphs.items())),
-        "sources": {
-            str(p.relative_to(project)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(files)
-        },
+        "sources": {str(p.relative_to(project)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(files)},
         "warnings": len(compiled.report.warnings),
     }

@@ -29,9 +29,18 @@ def _progress(message: str) -> None:
 
 @click.group(epilog=EXIT_CODES)
 @click.version_option(__version__, prog_name="sitegraph")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML settings file (or $SITEGRAPH_CONFIG).")
-@click.option("--project", "project_dir", type=click.Path(file_okay=False), help="Project folder (ontology/, shapes/, graph/sources/).")
-@click.option("--build-dir", "build_dir", type=click.Path(file_okay=False), help="Build folder (default: build/ in the project).")
+@click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False), help="TOML settings file (or $SITEGRAPH_CONFIG)."
+)
+@click.option(
+    "--project",
+    "project_dir",
+    type=click.Path(file_okay=False),
+    help="Project folder (ontology/, shapes/, graph/sources/).",
+)
+@click.option(
+    "--build-dir", "build_dir", type=click.Path(file_okay=False), help="Build folder (default: build/ in the project)."
+)
 @click.option("--base", "base_iri", help="Base of data IRIs (default https://w3id.org/sitegraph/).")
 @click.pass_context
 def cli(ctx: click.Context, config_file, project_dir, build_dir, base_iri) -> None:
@@ -77,10 +86,14 @@ def validate(config) -> None:
 @cli.command(epilog=EXIT_CODES)
 @click.argument("query")
 @click.option(
-    "--format", "-f", "fmt", default="table", show_default=True,
+    "--format",
+    "-f",
+    "fmt",
+    default="table",
+    show_default=True,
     type=click.Choice(["table", "csv", "tsv", "json", "xml", "turtle", "ntriples", "jsonld"]),
     help="Output format (turtle/ntriples/jsonld/xml for CONSTRUCT and DESCRIBE).",
-)  # fmt: skip
+)
 @click.pass_obj
 def query(config, query: str, fmt: str) -> None:
     """Run a SPARQL query (text, or a path to an .rq file) on the built store.
@@ -114,15 +127,19 @@ def stats(config, fmt: str) -> None:
 
     store, release = open_read_only(config.path("build_dir"))
     prefixes = DataIRIs(config.base_iri).prefixes()
-    classes = [
-        (compact(s["class"], prefixes), int(s["n"].value))
-        for s in store.query(
-            "SELECT ?class (COUNT(DISTINCT ?e) AS ?n) WHERE { GRAPH ?g { ?e a ?class } "
-            "FILTER(STRSTARTS(STR(?class), STR(sg:)) && ?g != <%s>) } GROUP BY ?class ORDER BY DESC(?n) ?class"
-            % DataIRIs(config.base_iri).ontology_graph,
-            prefixes=prefixes,
-        )
-    ]
+    ontology_graph = DataIRIs(config.base_iri).ontology_graph
+    per_class = (
+        "SELECT ?class (COUNT(DISTINCT ?e) AS ?n) WHERE { GRAPH ?g { ?e a ?class } "
+        "FILTER(STRSTARTS(STR(?class), STR(sg:)) && ?g != ?ontology) } GROUP BY ?class ORDER BY DESC(?n) ?class"
+    )
+    import pyoxigraph as ox
+
+    solutions = store.query(
+        per_class,
+        prefixes=prefixes,
+        substitutions={ox.Variable("ontology"): ox.NamedNode(ontology_graph)},
+    )
+    classes = [(compact(s["class"], prefixes), int(s["n"].value)) for s in solutions]
     graphs = sorted(release.manifest["graphs"].items())
     if fmt == "json":
         click.echo(json.dumps({"version": release.version, "classes": dict(classes), "graphs": dict(graphs)}, indent=2))
@@ -144,7 +161,9 @@ def compact_graph(iri: str, prefixes: dict[str, str]) -> str:
 
 
 @cli.command(epilog=EXIT_CODES)
-@click.option("--corpus", "corpus_dir", type=click.Path(), help="Folder with the article texts (or $SITEGRAPH_CORPUS_DIR).")
+@click.option(
+    "--corpus", "corpus_dir", type=click.Path(), help="Folder with the article texts (or $SITEGRAPH_CORPUS_DIR)."
+)
 @click.pass_obj
 def verify(config, corpus_dir) -> None:
     """Check every evidence quote and offset against the article texts and their checksums."""

@@ -54,8 +54,10 @@ def compact(term, prefixes: dict[str, str]) -> str:
     if term is None:
         return ""
     if isinstance(term, ox.NamedNode):
-        best = max(((p, ns) for p, ns in prefixes.items() if term.value.startswith(ns)), key=lambda x: len(x[1]), default=None)
-        return f"{best[0]}:{term.value[len(best[1]):]}" if best else f"<{term.value}>"
+        best = max(
+            ((p, ns) for p, ns in prefixes.items() if term.value.startswith(ns)), key=lambda x: len(x[1]), default=None
+        )
+        return f"{best[0]}:{term.value[len(best[1]) :]}" if best else f"<{term.value}>"
     if isinstance(term, ox.Literal):
         return term.value + (f"@{term.language}" if term.language else "")
     return str(term)

@@ -26,7 +26,7 @@ from .yamlio import LineList, Node, load_yaml
 ENTITY_KINDS = ("place", "org", "person", "site", "instrument", "event", "project")
 #: Kinds whose described nodes are n-ary records of one document: they carry prov:wasDerivedFrom it.
 DERIVED_KINDS = ("instrument", "event", "project")
-ID_RE = re.compile(r"^(%s)/[a-z0-9]+(?:-[a-z0-9]+)*$" % "|".join(ENTITY_KINDS))
+ID_RE = re.compile(r"^({})/[a-z0-9]+(?:-[a-z0-9]+)*$".format("|".join(ENTITY_KINDS)))
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANG_RE = re.compile(r"^[a-z]{2}$")
 MAX_QUOTE = 300
@@ -34,13 +34,40 @@ BOUND_QUALIFIERS = {"more-than", "at-least", "up-to", "less-than", "almost"}
 
 ENTITY_KEYS = {"id", "label", "alt", "note", "a", "in"}
 DOCUMENT_KEYS = {
-    "slug", "file", "sha256", "characters", "language", "title", "publisher", "author", "published",
-    "published_status", "dateline", "dateline_place", "reported_via", "url", "quote", "note",
-}  # fmt: skip
+    "slug",
+    "file",
+    "sha256",
+    "characters",
+    "language",
+    "title",
+    "publisher",
+    "author",
+    "published",
+    "published_status",
+    "dateline",
+    "dateline_place",
+    "reported_via",
+    "url",
+    "quote",
+    "note",
+}
 OBSERVATION_KEYS = {
-    "id", "about", "measure", "value", "min", "max", "qualifier", "stated_as", "unit", "currency", "time",
-    "time_note", "scope", "quote", "note",
-}  # fmt: skip
+    "id",
+    "about",
+    "measure",
+    "value",
+    "min",
+    "max",
+    "qualifier",
+    "stated_as",
+    "unit",
+    "currency",
+    "time",
+    "time_note",
+    "scope",
+    "quote",
+    "note",
+}
 DATE_PATTERNS = (
     (re.compile(r"^\d{4}-\d{2}-\d{2}$"), XSD.date),
     (re.compile(r"^\d{4}-\d{2}$"), XSD.gYearMonth),
@@ -133,19 +160,29 @@ class SourceReader:
     def _ref(self, ref: Any, file: str, line: int, entity: str | None, fld: str) -> URIRef | None:
         """An entity reference; checked against the index once every file has been read."""
         if not isinstance(ref, str) or not ID_RE.match(ref):
-            self.problem(file, line, entity, fld, f"{ref!r} is not an entity id (<kind>/<slug>, kinds: {', '.join(ENTITY_KINDS)})")
+            self.problem(
+                file,
+                line,
+                entity,
+                fld,
+                f"{ref!r} is not an entity id (<kind>/<slug>, kinds: {', '.join(ENTITY_KINDS)})",
+            )
             return None
         self.pending_refs.append((ref, file, line, entity, fld))
         return URIRef(self.iris.entity(ref))
 
     def _concept(self, value: Any, file: str, line: int, entity: str | None, fld: str) -> URIRef | None:
         if not isinstance(value, str) or ":" not in value:
-            self.problem(file, line, entity, fld, f"{value!r} is not a concept (write scheme:name, e.g. sector:textiles)")
+            self.problem(
+                file, line, entity, fld, f"{value!r} is not a concept (write scheme:name, e.g. sector:textiles)"
+            )
             return None
         prefix, local = value.split(":", 1)
         namespace = CONCEPT_PREFIXES.get(prefix)
         if namespace is None:
-            self.problem(file, line, entity, fld, f"unknown concept scheme {prefix!r}; known: {', '.join(CONCEPT_PREFIXES)}")
+            self.problem(
+                file, line, entity, fld, f"unknown concept scheme {prefix!r}; known: {', '.join(CONCEPT_PREFIXES)}"
+            )
             return None
         iri = namespace[local]
         if iri not in self.ontology.concepts:
@@ -159,7 +196,9 @@ class SourceReader:
             return None
         return SG[value]
 
-    def _lang_map(self, value: Any, file: str, line: int, entity: str | None, fld: str, default_lang: str) -> list[Literal]:
+    def _lang_map(
+        self, value: Any, file: str, line: int, entity: str | None, fld: str, default_lang: str
+    ) -> list[Literal]:
         """``"text"`` (in ``default_lang``) or ``{en: text, ru: text}`` -> language-tagged literals."""
         if isinstance(value, str):
             return [Literal(value, lang=default_lang)]
@@ -188,7 +227,13 @@ class SourceReader:
     def _check_keys(self, node: Node, allowed: set[str], file: str, entity: str | None, what: str) -> None:
         for key in node:
             if key not in allowed:
-                self.problem(file, node.line_of(key), entity, key, f"unknown key in {what}; allowed: {', '.join(sorted(allowed))}")
+                self.problem(
+                    file,
+                    node.line_of(key),
+                    entity,
+                    key,
+                    f"unknown key in {what}; allowed: {', '.join(sorted(allowed))}",
+                )
 
     # ----------------------------------------------------------------- entities
     def read_entities(self, path: Path) -> None:
@@ -206,11 +251,19 @@ class SourceReader:
                 continue
             ref = item.get("id")
             if not isinstance(ref, str) or not ID_RE.match(ref):
-                self.problem(file, item.line_of("id"), None, "id", f"{ref!r} is not an entity id (<kind>/<slug>, kinds: {', '.join(ENTITY_KINDS)})")
+                self.problem(
+                    file,
+                    item.line_of("id"),
+                    None,
+                    "id",
+                    f"{ref!r} is not an entity id (<kind>/<slug>, kinds: {', '.join(ENTITY_KINDS)})",
+                )
                 continue
             if ref in self.entities:
                 first_file, first_line = self.entities[ref]
-                self.problem(file, item.line_of("id"), ref, "id", f"duplicate id: already declared at {first_file}:{first_line}")
+                self.problem(
+                    file, item.line_of("id"), ref, "id", f"duplicate id: already declared at {first_file}:{first_line}"
+                )
                 continue
             self.entities[ref] = (file, item.line_of("id"))
             self._check_keys(item, ENTITY_KEYS, file, ref, "an entity")
@@ -219,7 +272,9 @@ class SourceReader:
             labels = item.get("label")
             if not isinstance(labels, dict) or not {"en", "ru"} <= set(labels):
                 self.problem(file, item.line_of("label"), ref, "label", "label needs both en and ru: {en: …, ru: …}")
-            label_literals = self._lang_map(labels or {}, file, item.line_of("label"), ref, "label", "en") if labels else []
+            label_literals = (
+                self._lang_map(labels or {}, file, item.line_of("label"), ref, "label", "en") if labels else []
+            )
             self.entity_labels[ref] = {lit.language: str(lit) for lit in label_literals}
             for literal in label_literals:
                 graph.add((subject, RDFS.label, literal))
@@ -228,12 +283,24 @@ class SourceReader:
             alt = item.get("alt")
             if alt is not None:
                 if not isinstance(alt, dict):
-                    self.problem(file, item.line_of("alt"), ref, "alt", "alt is a mapping of language codes to lists of names")
+                    self.problem(
+                        file, item.line_of("alt"), ref, "alt", "alt is a mapping of language codes to lists of names"
+                    )
                 else:
                     for lang, names in alt.items():
                         names = [names] if isinstance(names, str) else names
-                        if not LANG_RE.match(str(lang)) or not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-                            self.problem(file, item.line_of("alt"), ref, "alt", f"alt.{lang} must be a list of names under a language code")
+                        if (
+                            not LANG_RE.match(str(lang))
+                            or not isinstance(names, list)
+                            or not all(isinstance(n, str) for n in names)
+                        ):
+                            self.problem(
+                                file,
+                                item.line_of("alt"),
+                                ref,
+                                "alt",
+                                f"alt.{lang} must be a list of names under a language code",
+                            )
                             continue
                         for name in names:
                             graph.add((subject, SKOS.altLabel, Literal(name, lang=str(lang))))
@@ -242,8 +309,14 @@ class SourceReader:
                     graph.add((subject, SG.note, literal))
             kind = ref.split("/", 1)[0]
             if ("a" in item or "in" in item) and kind != "place":
-                self.problem(file, item.line_of("a" if "a" in item else "in"), ref, "a" if "a" in item else "in",
-                             "only places take a class (a) or containment (in) in the entity index; state other facts in a document")
+                self.problem(
+                    file,
+                    item.line_of("a" if "a" in item else "in"),
+                    ref,
+                    "a" if "a" in item else "in",
+                    "only places take a class (a) or containment (in) in the entity index; "
+                    "state other facts in a document",
+                )
                 continue
             if "a" in item:
                 for value in item["a"] if isinstance(item["a"], list) else [item["a"]]:
@@ -268,23 +341,33 @@ class SourceReader:
         self._check_keys(data, {"document", "quotes", "facts", "observations"}, file, None, "a document file")
         meta = data.get("document")
         if not isinstance(meta, Node):
-            self.problem(file, data.line_of("document"), None, "document", "the document section is missing or not a mapping")
+            self.problem(
+                file, data.line_of("document"), None, "document", "the document section is missing or not a mapping"
+            )
             return
         slug = meta.get("slug")
         if not isinstance(slug, str) or not SLUG_RE.match(slug):
-            self.problem(file, meta.line_of("slug"), None, "slug", f"{slug!r} is not a slug (lower-case words joined by -)")
+            self.problem(
+                file, meta.line_of("slug"), None, "slug", f"{slug!r} is not a slug (lower-case words joined by -)"
+            )
             return
         if any(d.slug == slug for d in self.documents):
             self.problem(file, meta.line_of("slug"), slug, "slug", "duplicate document slug")
             return
         language = meta.get("language")
         if not isinstance(language, str) or not LANG_RE.match(language):
-            self.problem(file, meta.line_of("language"), slug, "language", "language must be a two-letter code (en, ru)")
+            self.problem(
+                file, meta.line_of("language"), slug, "language", "language must be a two-letter code (en, ru)"
+            )
             language = "en"
         record = DocumentRecord(
-            slug=slug, path=file, file=str(meta.get("file", "")), sha256=str(meta.get("sha256", "")),
-            characters=meta.get("characters") if isinstance(meta.get("characters"), int) else -1, language=language,
-        )  # fmt: skip
+            slug=slug,
+            path=file,
+            file=str(meta.get("file", "")),
+            sha256=str(meta.get("sha256", "")),
+            characters=meta.get("characters") if isinstance(meta.get("characters"), int) else -1,
+            language=language,
+        )
         self.documents.append(record)
         doc = URIRef(self.iris.document(slug))
         graph = self.dataset.graph(URIRef(self.iris.source_graph(slug)))
@@ -318,8 +401,15 @@ class SourceReader:
                 self.problem(file, line, entity, fld, f"unknown entity {ref!r}: declare it in graph/sources/entities/")
         if self.problems:
             raise SourceError(sorted(self.problems, key=lambda p: (p.file, p.line or 0)))
-        return Sources(self.dataset, self.iris, self.documents, self.subject_origins, self.fact_origins,
-                       entity_files, document_files)  # fmt: skip
+        return Sources(
+            self.dataset,
+            self.iris,
+            self.documents,
+            self.subject_origins,
+            self.fact_origins,
+            entity_files,
+            document_files,
+        )
 
 
 class _DocContext:
@@ -351,7 +441,9 @@ class _DocContext:
     # quotes ------------------------------------------------------------------
     def read_quotes(self, quotes: Any, line: int) -> None:
         if not isinstance(quotes, Node) or not quotes:
-            self.r.problem(self.file, line, self.slug, "quotes", "quotes is a non-empty mapping of names to {text, start, end}")
+            self.r.problem(
+                self.file, line, self.slug, "quotes", "quotes is a non-empty mapping of names to {text, start, end}"
+            )
             return
         for qid, spec in quotes.items():
             qline = quotes.line_of(qid)
@@ -360,12 +452,26 @@ class _DocContext:
                 continue
             text, start, end = spec["text"], spec["start"], spec["end"]
             if not isinstance(text, str) or not isinstance(start, int) or not isinstance(end, int):
-                self.r.problem(self.file, qline, self.slug, f"quotes.{qid}", "text must be a string, start and end integers")
+                self.r.problem(
+                    self.file, qline, self.slug, f"quotes.{qid}", "text must be a string, start and end integers"
+                )
                 continue
             if len(text) > MAX_QUOTE:
-                self.r.problem(self.file, qline, self.slug, f"quotes.{qid}", f"quote is {len(text)} characters; evidence is a sentence or less (≤ {MAX_QUOTE})")
+                self.r.problem(
+                    self.file,
+                    qline,
+                    self.slug,
+                    f"quotes.{qid}",
+                    f"quote is {len(text)} characters; evidence is a sentence or less (≤ {MAX_QUOTE})",
+                )
             if end - start != len(text) or start < 0:
-                self.r.problem(self.file, qline, self.slug, f"quotes.{qid}", f"offsets {start}-{end} span {end - start} characters but the quote has {len(text)}")
+                self.r.problem(
+                    self.file,
+                    qline,
+                    self.slug,
+                    f"quotes.{qid}",
+                    f"offsets {start}-{end} span {end - start} characters but the quote has {len(text)}",
+                )
             self.record.quotes[qid] = QuoteRecord(qid, text, start, end, qline)
             q = self.quote_iri(qid)
             self.graph.add((q, RDF.type, SG.Quote))
@@ -411,19 +517,36 @@ class _DocContext:
                 g.add((doc, SG.reportedVia, target))
         status = meta.get("published_status")
         if status not in ("stated", "partial", "ambiguous", "not-stated"):
-            r.problem(file, meta.line_of("published_status"), slug, "published_status",
-                      f"{status!r}: published_status is stated, partial, ambiguous or not-stated")
+            r.problem(
+                file,
+                meta.line_of("published_status"),
+                slug,
+                "published_status",
+                f"{status!r}: published_status is stated, partial, ambiguous or not-stated",
+            )
         else:
             g.add((doc, SG.publicationDateStatus, DATESTATUS[status]))
         if meta.get("published") is not None:
             date = parse_date(meta["published"])
             if date is None:
-                r.problem(file, meta.line_of("published"), slug, "published", f"{meta['published']!r} is not a date (2024-08-14, 2024-08, 2024, --02-02, --10)")
+                r.problem(
+                    file,
+                    meta.line_of("published"),
+                    slug,
+                    "published",
+                    f"{meta['published']!r} is not a date (2024-08-14, 2024-08, 2024, --02-02, --10)",
+                )
             else:
                 g.add((doc, SG.publicationDate, date))
                 r.fact_origins[(doc, SG.publicationDate)] = origin("published")
         elif status in ("stated", "partial"):
-            r.problem(file, meta.line_of("published_status"), slug, "published", f"published_status is {status} but no published date is given")
+            r.problem(
+                file,
+                meta.line_of("published_status"),
+                slug,
+                "published",
+                f"published_status is {status} but no published date is given",
+            )
         if meta.get("dateline") is not None:
             g.add((doc, SG.datelineText, Literal(str(meta["dateline"]))))
         if meta.get("url"):
@@ -476,7 +599,9 @@ class _DocContext:
                 if obj is None:
                     continue
                 if qid is None:
-                    r.problem(file, kline, ref, key, "no evidence: give the block a quote, or the value {value: …, quote: …}")
+                    r.problem(
+                        file, kline, ref, key, "no evidence: give the block a quote, or the value {value: …, quote: …}"
+                    )
                     continue
                 quote = self.use_quote(qid, kline, ref, key)
                 if quote is None:
@@ -499,7 +624,9 @@ class _DocContext:
         if rng == DATE_RANGE:
             date = parse_date(value)
             if date is None:
-                r.problem(self.file, line, ref, key, f"{value!r} is not a date (2024-08-14, 2024-08, 2024, --02-02, --10)")
+                r.problem(
+                    self.file, line, ref, key, f"{value!r} is not a date (2024-08-14, 2024-08, 2024, --02-02, --10)"
+                )
             return date
         if rng in (XSD.decimal, XSD.integer, XSD.nonNegativeInteger):
             number = r._number(value, self.file, line, ref, key)
@@ -521,7 +648,9 @@ class _DocContext:
     def _post(self, person: URIRef, ref: str, item: Any, line: int) -> URIRef | None:
         r = self.r
         if not isinstance(item, Node) or not {"role", "org"} <= set(item) or set(item) - {"role", "org", "quote"}:
-            r.problem(self.file, line, ref, "holdsPost", "holdsPost takes {role: role:…, org: org/…} (and optionally quote)")
+            r.problem(
+                self.file, line, ref, "holdsPost", "holdsPost takes {role: role:…, org: org/…} (and optionally quote)"
+            )
             return None
         role = r._concept(item["role"], self.file, line, ref, "holdsPost.role")
         org = r._ref(item["org"], self.file, line, ref, "holdsPost.org")
@@ -529,7 +658,9 @@ class _DocContext:
             return None
         person_slug = ref.split("/", 1)[1]
         org_ref = str(item["org"])
-        post = URIRef(r.iris.entity(f"post/{person_slug}-{str(item['role']).split(':', 1)[1]}-{org_ref.split('/', 1)[1]}"))
+        post = URIRef(
+            r.iris.entity(f"post/{person_slug}-{str(item['role']).split(':', 1)[1]}-{org_ref.split('/', 1)[1]}")
+        )
         g = self.graph
         g.add((post, RDF.type, SG.Post))
         g.add((post, SG.heldBy, person))
@@ -565,7 +696,9 @@ class _DocContext:
             return
         oid = obs.get("id")
         if not isinstance(oid, str) or not SLUG_RE.match(oid):
-            r.problem(file, obs.line_of("id"), None, "id", f"{oid!r} is not an observation id (lower-case words joined by -)")
+            r.problem(
+                file, obs.line_of("id"), None, "id", f"{oid!r} is not an observation id (lower-case words joined by -)"
+            )
             return
         name = f"observation {oid}"
         r._check_keys(obs, OBSERVATION_KEYS, file, name, "an observation")
@@ -593,7 +726,13 @@ class _DocContext:
             r.problem(file, obs.line, name, "value", "an observation needs value, min or max")
         qualifiers = _as_list(obs.get("qualifier"))
         if not qualifiers:
-            r.problem(file, obs.line, name, "qualifier", "give a qualifier: exact, approximately, more-than, at-least, up-to, less-than, almost, planned")
+            r.problem(
+                file,
+                obs.line,
+                name,
+                "qualifier",
+                "give a qualifier: exact, approximately, more-than, at-least, up-to, less-than, almost, planned",
+            )
         for q in qualifiers:
             concept = r._concept(f"qualifier:{q}", file, at("qualifier"), name, "qualifier")
             if concept is not None:
@@ -612,7 +751,13 @@ class _DocContext:
         if "time" in obs:
             date = parse_date(obs["time"])
             if date is None:
-                r.problem(file, at("time"), name, "time", f"{obs['time']!r} is not a date (2024-08-14, 2024-08, 2024, --02-02, --10)")
+                r.problem(
+                    file,
+                    at("time"),
+                    name,
+                    "time",
+                    f"{obs['time']!r} is not a date (2024-08-14, 2024-08, 2024, --02-02, --10)",
+                )
             else:
                 g.add((node, SG.referenceTime, date))
         if "time_note" in obs:

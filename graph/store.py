@@ -100,7 +100,9 @@ def write_release(build_dir: Path, quads: list[ox.Quad], prefixes: dict[str, str
 
 def _prune(releases: Path, keep: set[str]) -> None:
     """Keep the newest few releases (readers may still have the previous one open)."""
-    others = sorted((p for p in releases.iterdir() if p.name not in keep), key=lambda p: p.stat().st_mtime, reverse=True)
+    others = sorted(
+        (p for p in releases.iterdir() if p.name not in keep), key=lambda p: p.stat().st_mtime, reverse=True
+    )
     for old in others[KEEP_RELEASES - 1 :]:
         shutil.rmtree(old, ignore_errors=True)
 

@@ -50,7 +50,7 @@ def validate_graph(
     compact=None,
 ) -> ValidationReport:
     """Run pyshacl (no inference: the build has materialised what it needs) and locate each result."""
-    conforms, results, text = shacl_validate(
+    _conforms, results, text = shacl_validate(
         data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True, meta_shacl=False
     )
     subject_origins = subject_origins or {}
@@ -81,4 +81,6 @@ def validate_graph(
         severity = results.value(result, SH.resultSeverity)
         (violations if severity == SH.Violation else warnings).append(problem)
     key = lambda p: (p.file, p.line or 0, p.entity or "", p.field or "", p.message)  # noqa: E731
-    return ValidationReport(not violations, sorted(set(violations), key=key), sorted(set(warnings), key=key), results, text)
+    return ValidationReport(
+        not violations, sorted(set(violations), key=key), sorted(set(warnings), key=key), results, text
+    )

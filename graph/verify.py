@@ -39,21 +39,39 @@ def verify_corpus(sources_dir: Path, corpus_dir: Path, display_root: Path | None
         documents += 1
         text_path = corpus_dir / str(meta.get("file"))
         if not text_path.is_file():
-            problems.append(Problem(display, meta.line_of("file"), slug, "file", f"{text_path} not found in the corpus"))
+            problems.append(
+                Problem(display, meta.line_of("file"), slug, "file", f"{text_path} not found in the corpus")
+            )
             continue
         raw = text_path.read_bytes()
         digest = hashlib.sha256(raw).hexdigest()
         if digest != meta.get("sha256"):
-            problems.append(Problem(display, meta.line_of("sha256"), slug, "sha256",
-                                    f"the text's SHA-256 is {digest}: the file differs from the one the facts were read from"))  # fmt: skip
+            problems.append(
+                Problem(
+                    display,
+                    meta.line_of("sha256"),
+                    slug,
+                    "sha256",
+                    f"the text's SHA-256 is {digest}: the file differs from the one the facts were read from",
+                )
+            )
         text = raw.decode("utf-8")
         if meta.get("characters") != len(text):
-            problems.append(Problem(display, meta.line_of("characters"), slug, "characters",
-                                    f"the text has {len(text)} characters, not {meta.get('characters')}"))  # fmt: skip
+            problems.append(
+                Problem(
+                    display,
+                    meta.line_of("characters"),
+                    slug,
+                    "characters",
+                    f"the text has {len(text)} characters, not {meta.get('characters')}",
+                )
+            )
         for qid, spec in (data.get("quotes") or {}).items():
             quotes += 1
             if not isinstance(spec, Node):
-                problems.append(Problem(display, data["quotes"].line_of(qid), slug, f"quotes.{qid}", "not a quote mapping"))
+                problems.append(
+                    Problem(display, data["quotes"].line_of(qid), slug, f"quotes.{qid}", "not a quote mapping")
+                )
                 continue
             problems.extend(check_quote(text, spec, display, slug, qid))
     return VerifyResult(documents, quotes, problems)

@@ -46,9 +46,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Node:
         if not isinstance(key, str):
             key = str(key)
         if key in result:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         result[key] = loader.construct_object(value_node, deep=True)
         result.key_lines[key] = key_node.start_mark.line + 1
     return result
@@ -78,7 +76,7 @@ def load_yaml(path: Path, display: str | None = None) -> Any:
     except UnicodeDecodeError as exc:
         raise SourceError([Problem(display, None, None, None, f"not UTF-8 text ({exc.reason})")]) from exc
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
