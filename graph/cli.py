@@ -127,19 +127,11 @@ def stats(config, fmt: str) -> None:
 
     store, release = open_read_only(config.path("build_dir"))
     prefixes = DataIRIs(config.base_iri).prefixes()
-    ontology_graph = DataIRIs(config.base_iri).ontology_graph
     per_class = (
         "SELECT ?class (COUNT(DISTINCT ?e) AS ?n) WHERE { GRAPH ?g { ?e a ?class } "
-        "FILTER(STRSTARTS(STR(?class), STR(sg:)) && ?g != ?ontology) } GROUP BY ?class ORDER BY DESC(?n) ?class"
+        "FILTER(STRSTARTS(STR(?class), STR(sg:)) && ?g != graph:ontology) } GROUP BY ?class ORDER BY DESC(?n) ?class"
     )
-    import pyoxigraph as ox
-
-    solutions = store.query(
-        per_class,
-        prefixes=prefixes,
-        substitutions={ox.Variable("ontology"): ox.NamedNode(ontology_graph)},
-    )
-    classes = [(compact(s["class"], prefixes), int(s["n"].value)) for s in solutions]
+    classes = [(compact(s["class"], prefixes), int(s["n"].value)) for s in store.query(per_class, prefixes=prefixes)]
     graphs = sorted(release.manifest["graphs"].items())
     if fmt == "json":
         click.echo(json.dumps({"version": release.version, "classes": dict(classes), "graphs": dict(graphs)}, indent=2))
