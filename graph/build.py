@@ -15,14 +15,14 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Dataset, Graph, URIRef
 
-from . import __version__
+from . import __version__, void
 from .config import Config
 from .errors import ValidationFailed
 from .inference import infer, union
 from .namespaces import PREFIXES, DataIRIs, bind_prefixes
 from .ontology import Ontology, load_ontology
 from .sources import Sources, read_sources
-from .store import Release, canonical_quads, write_release
+from .store import Release, canonical_quads, dataset_version, dump_nquads, stable_prefixes, write_release
 from .validation import ValidationReport, load_shapes, validate_graph
 
 Progress = Callable[[str], None]
@@ -121,8 +121,21 @@ def build(config: Config, progress: Progress | None = None) -> tuple[Compiled, R
         raise ValidationFailed(compiled.report.violations, compiled.report.text)
     steps = _Steps(progress)
     quads = steps.run("serialising", to_quads, compiled.dataset)
-    manifest = make_manifest(compiled, quads)
-    release = steps.run("writing the store", write_release, config.path("build_dir"), quads, dump_prefixes(), manifest)
+    manifest = make_manifest(compiled, quads, config.project)
+    version = dataset_version(dump_nquads(quads))
+    void_triples = steps.run("describing (VoID)", void.describe, quads, compiled.iris, version)
+    void_ttl = stable_prefixes(
+        ox.serialize(sorted(void_triples, key=str), format=ox.RdfFormat.TURTLE, prefixes=dump_prefixes())
+    )
+    release = steps.run(
+        "writing the store",
+        write_release,
+        config.path("build_dir"),
+        quads,
+        dump_prefixes(),
+        manifest,
+        {"void.ttl": void_ttl},
+    )
     compiled.timings.update(steps.timings)
     return compiled, release
 
@@ -132,12 +145,11 @@ def dump_prefixes() -> dict[str, str]:
     return dict(sorted(PREFIXES.items()))
 
 
-def make_manifest(compiled: Compiled, quads: list[ox.Quad]) -> dict:
+def make_manifest(compiled: Compiled, quads: list[ox.Quad], project: Path) -> dict:
     graphs: dict[str, int] = {}
     for quad in quads:
         key = quad.graph_name.value if isinstance(quad.graph_name, ox.NamedNode) else "default"
         graphs[key] = graphs.get(key, 0) + 1
-    project = compiled.sources.entity_files[0].parents[3] if compiled.sources.entity_files else Path(".")
     files = [*compiled.sources.entity_files, *compiled.sources.document_files]
     return {
         "sitegraph": __version__,

@@ -6,6 +6,7 @@ Exit codes: 0 success; 1 the data does not conform (SHACL violations, quotes tha
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -94,24 +95,41 @@ def validate(config) -> None:
     type=click.Choice(["table", "csv", "tsv", "json", "xml", "turtle", "ntriples", "jsonld"]),
     help="Output format (turtle/ntriples/jsonld/xml for CONSTRUCT and DESCRIBE).",
 )
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE", help="A parameter of a query file.")
 @click.pass_obj
-def query(config, query: str, fmt: str) -> None:
-    """Run a SPARQL query (text, or a path to an .rq file) on the built store.
+def query(config, query: str, fmt: str, params: tuple[str, ...]) -> None:
+    """Run QUERY: SPARQL text, a path to an .rq file, or the name of a query in queries/.
 
     The default graph is the union of all graphs; the project prefixes (sg:, sector:, schema: …) are known.
+    Query files declare parameters in their #+ header; --param binds them as RDF terms of the declared type.
     """
     from .namespaces import DataIRIs
+    from .queries import parse_query_file
     from .query import format_results, run_query
     from .store import open_read_only
 
-    path = Path(query)
-    if query.endswith(".rq") or (len(query) < 4096 and "\n" not in query and path.is_file()):
+    named = config.project / "queries" / f"{query}.rq"
+    path = named if re.fullmatch(r"[a-z0-9-]+", query) and named.is_file() else Path(query)
+    substitutions = None
+    if query.endswith(".rq") or path == named:
         if not path.is_file():
             raise UsageError(f"query file {query} not found")
-        query = path.read_text(encoding="utf-8")
+        values = dict(_split_param(p) for p in params)
+        query_file = parse_query_file(path)
+        query, substitutions = query_file.text, query_file.substitutions(values)
+    elif params:
+        raise UsageError("--param applies to query files (.rq) with a #+ params header")
     store, _release = open_read_only(config.path("build_dir"))
     prefixes = DataIRIs(config.base_iri).prefixes()
-    click.echo(format_results(run_query(store, query, prefixes), fmt, prefixes).rstrip("\n"))
+    results = run_query(store, query, prefixes, substitutions)
+    click.echo(format_results(results, fmt, prefixes).rstrip("\n"))
+
+
+def _split_param(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise UsageError(f"--param {text!r}: write NAME=VALUE")
+    return name, value
 
 
 @cli.command(epilog=EXIT_CODES)

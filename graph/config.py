@@ -40,6 +40,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("build_dir", "build", "Where `sitegraph build` writes the store and dumps (relative to the project)."),
     Setting("base_iri", DEFAULT_BASE, "Base of data IRIs: entities are <base>id/<kind>/<slug>."),
     Setting("corpus_dir", "../shared/corpus", "Folder with the article texts, for `sitegraph verify`."),
+    Setting("host", "127.0.0.1", "Address `sitegraph serve` listens on."),
+    Setting("port", 8000, "Port `sitegraph serve` listens on."),
+    Setting("default_graph", "union", "Default graph of queries: `union` of all graphs, or `empty` (use GRAPH)."),
+    Setting("cors_origins", "*", "Origins allowed to read query results cross-site (`*`, a list, or empty for none)."),
+    Setting("max_body_bytes", 1_000_000, "Largest request body accepted (bytes); larger gets 413."),
+    Setting("max_query_chars", 100_000, "Longest SPARQL query accepted (characters); longer gets 413."),
+    Setting("max_nesting", 200, "Deepest nesting of brackets accepted in a query (guards the parser's stack)."),
+    Setting("cache_entries", 2048, "Answers kept in memory per process (keyed by dataset version, query, format)."),
 )
 
 
@@ -91,4 +99,10 @@ def load_config(
     for name, value in (overrides or {}).items():
         if value is not None:
             values[name] = value
+    for setting in SETTINGS:
+        if isinstance(setting.default, int) and not isinstance(values[setting.name], int):
+            try:
+                values[setting.name] = int(values[setting.name])
+            except (TypeError, ValueError):
+                raise UsageError(f"setting {setting.name} ({setting.env}) must be a whole number") from None
     return Config(values)

@@ -40,11 +40,16 @@ def refuse_outbound(query: str) -> None:
         raise UsageError("SERVICE (federated query) is not allowed: queries never reach other servers")
 
 
-def run_query(store: ox.Store, query: str, prefixes: dict[str, str] | None = None):
-    """Evaluate a SPARQL query with the union default graph; a syntax error becomes a UsageError."""
+def run_query(store: ox.Store, query: str, prefixes: dict[str, str] | None = None, substitutions=None):
+    """Evaluate a SPARQL query with the union default graph; a syntax error becomes a UsageError.
+
+    ``substitutions`` binds variables to RDF terms (parameters are never spliced into the text).
+    """
     refuse_outbound(query)
     try:
-        return store.query(query, prefixes=prefixes or PREFIXES, use_default_graph_as_union=True)
+        return store.query(
+            query, prefixes=prefixes or PREFIXES, use_default_graph_as_union=True, substitutions=substitutions
+        )
     except SyntaxError as exc:
         raise UsageError(f"SPARQL syntax error: {exc}") from exc
 

@@ -56,24 +56,40 @@ def dump_nquads(quads: list[ox.Quad]) -> bytes:
 
 
 def dump_trig(quads: list[ox.Quad], prefixes: dict[str, str]) -> bytes:
-    """TriG with the prefix lines sorted (the serializer's own order is not guaranteed stable)."""
-    text = ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=prefixes)
+    return stable_prefixes(ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=prefixes))
+
+
+def stable_prefixes(text: bytes) -> bytes:
+    """Turtle/TriG with the prefix lines sorted (the serializer's own order is not guaranteed stable)."""
     lines = text.split(b"\n")
     header = [line for line in lines if line.startswith(b"@prefix ")]
     body = lines[len(header) :]
     return b"\n".join(sorted(header) + body)
 
 
-def write_release(build_dir: Path, quads: list[ox.Quad], prefixes: dict[str, str], manifest: dict) -> Release:
+def dataset_version(nquads: bytes) -> str:
+    """The dataset version: a digest of the canonical N-Quads, so equal data has an equal version."""
+    return hashlib.sha256(nquads).hexdigest()[:16]
+
+
+def write_release(
+    build_dir: Path,
+    quads: list[ox.Quad],
+    prefixes: dict[str, str],
+    manifest: dict,
+    extra_files: dict[str, bytes] | None = None,
+) -> Release:
     """Write a complete release next to the current one, then point ``current`` at it."""
     build_dir.mkdir(parents=True, exist_ok=True)
     releases = build_dir / RELEASES
     releases.mkdir(exist_ok=True)
     nquads = dump_nquads(quads)
-    version = hashlib.sha256(nquads).hexdigest()[:16]
+    version = dataset_version(nquads)
     manifest = {**manifest, "version": version}
     target = releases / version
-    if not (target / "manifest.json").exists():
+    expected = ["manifest.json", "sitegraph.nq", "sitegraph.trig", *(extra_files or {})]
+    complete = all((target / name).exists() for name in expected)
+    if not complete or json.loads((target / "manifest.json").read_text(encoding="utf-8")) != manifest:
         tmp = build_dir / f".tmp-{uuid.uuid4().hex}"
         try:
             tmp.mkdir()
@@ -84,6 +100,9 @@ def write_release(build_dir: Path, quads: list[ox.Quad], prefixes: dict[str, str
             del store
             (tmp / "sitegraph.nq").write_bytes(nquads)
             (tmp / "sitegraph.trig").write_bytes(dump_trig(quads, prefixes))
+            for name, content in (extra_files or {}).items():
+                (tmp / name).write_bytes(content)
+            # the manifest is written last: its presence marks a complete release
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             if target.exists():  # an incomplete earlier attempt at the same version
                 shutil.rmtree(target)

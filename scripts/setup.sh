@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Set-up shared by run.sh and test.sh: a virtual environment in .venv with sitegraph installed (editable),
+# and, with --test, the test extras and a Java runtime for the HermiT reasoner.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "sitegraph needs Python 3.11 or newer (found: $("$PYTHON" --version 2>&1))" >&2
+  exit 2
+fi
+if [ ! -x .venv/bin/python ]; then
+  echo "== creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+extras=""
+if [ "${1:-}" = "--test" ]; then
+  extras="[test]"
+  if ! command -v java >/dev/null 2>&1; then
+    echo "== installing a Java runtime for the HermiT reasoner (Debian package default-jre-headless)"
+    if [ "$(id -u)" = 0 ]; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null
+    else
+      sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null
+    fi
+  fi
+fi
+stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)${extras:+-test}"
+if [ ! -f "$stamp" ]; then
+  echo "== installing sitegraph${extras} into .venv"
+  .venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -m pip install --quiet --editable ".${extras}" 2>&1 | grep -v "^WARNING: Location" || true
+  .venv/bin/python -c "import graph, rdflib, pyoxigraph, pyshacl, owlready2, flask, yaml" \
+    || { echo "installation failed" >&2; exit 2; }
+  touch "$stamp"
+fi

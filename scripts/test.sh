@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# All checks on a fresh machine: install (with test extras and Java), lint, build, verify quotes, run pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --test
+echo "== ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "== sitegraph build"
+.venv/bin/sitegraph build --quiet
+corpus="${SITEGRAPH_CORPUS_DIR:-../shared/corpus}"
+if [ -d "$corpus" ]; then
+  echo "== sitegraph verify --corpus $corpus"
+  .venv/bin/sitegraph verify --corpus "$corpus"
+elif [ "${CI:-}" = "true" ]; then
+  echo "CI needs the corpus at $corpus to verify the evidence quotes" >&2
+  exit 1
+else
+  echo "== (no corpus at $corpus: evidence quotes not verified; set SITEGRAPH_CORPUS_DIR)"
+fi
+echo "== pytest"
+.venv/bin/python -m pytest "$@"
