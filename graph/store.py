@@ -87,9 +87,17 @@ def write_release(
     version = dataset_version(nquads)
     manifest = {**manifest, "version": version}
     target = releases / version
-    expected = ["manifest.json", "sitegraph.nq", "sitegraph.trig", *(extra_files or {})]
-    complete = all((target / name).exists() for name in expected)
-    if not complete or json.loads((target / "manifest.json").read_text(encoding="utf-8")) != manifest:
+    files = {
+        "sitegraph.nq": nquads,
+        "sitegraph.trig": dump_trig(quads, prefixes),
+        **(extra_files or {}),
+        # written last: its presence marks a complete release
+        "manifest.json": (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8"),
+    }
+    same = (target / "store").is_dir() and all(
+        (target / name).is_file() and (target / name).read_bytes() == content for name, content in files.items()
+    )
+    if not same:
         tmp = build_dir / f".tmp-{uuid.uuid4().hex}"
         try:
             tmp.mkdir()
@@ -98,13 +106,9 @@ def write_release(
             store.flush()
             store.optimize()
             del store
-            (tmp / "sitegraph.nq").write_bytes(nquads)
-            (tmp / "sitegraph.trig").write_bytes(dump_trig(quads, prefixes))
-            for name, content in (extra_files or {}).items():
+            for name, content in files.items():
                 (tmp / name).write_bytes(content)
-            # the manifest is written last: its presence marks a complete release
-            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-            if target.exists():  # an incomplete earlier attempt at the same version
+            if target.exists():  # an earlier release of the same data, made by another version of the code
                 shutil.rmtree(target)
             os.replace(tmp, target)
         finally:
