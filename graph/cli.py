@@ -186,6 +186,27 @@ def verify(config, corpus_dir) -> None:
     click.echo(f"verified: {result.quotes} quotes in {result.documents} documents match the corpus in {corpus}")
 
 
+@cli.command(epilog=EXIT_CODES)
+@click.option("--host", help="Address to listen on (default 127.0.0.1, or $SITEGRAPH_HOST).")
+@click.option("--port", type=int, help="Port to listen on (default 8000, or $SITEGRAPH_PORT).")
+@click.pass_obj
+def serve(config, host: str | None, port: int | None) -> None:
+    """Serve the built graph over HTTP for development (Flask's server, threaded).
+
+    For production use gunicorn with the config in server/gunicorn.conf.py (see the README).
+    """
+    from server import create_app
+
+    from .store import current_release
+
+    current_release(config.path("build_dir"))  # fail early, with the usual message, when nothing is built
+    app = create_app(config)
+    host = host or config.host
+    port = port or config.port
+    click.echo(f"sitegraph serving {config.path('build_dir')} on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
 @cli.command("settings")
 def settings_command() -> None:
     """List the settings, their environment variables and defaults."""

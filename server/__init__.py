@@ -1,5 +1,36 @@
-"""The HTTP side of sitegraph (SPARQL endpoint, linked-data pages, query UI).
+"""The HTTP side of sitegraph: SPARQL 1.1 Protocol endpoint, service and VoID descriptions, query UI.
 
-Not built yet: the SPARQL endpoint is the next issue ("SPARQL endpoint and linked-data server"). Until then
-the graph is queried with ``sitegraph query``; this package exists so the layout of the project is settled.
+``create_app(config)`` builds the Flask application; nothing runs at import. The store is opened read-only
+on the first request (``server.store``). One blueprint per HTTP concern:
+
+- ``server.sparql``   the SPARQL protocol at /sparql
+- ``server.service``  service description, VoID (/.well-known/void), dumps (/dumps/…)
+- ``server.ui``       the query editor at /
+- ``server.linked_data``  entity pages: every IRI under the base dereferences (HTML and RDF)
 """
+
+from __future__ import annotations
+
+from flask import Flask
+
+from graph.config import Config, load_config
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """The Flask app for ``config`` (by default the layered settings: defaults, file, environment)."""
+    config = config or load_config()
+    app = Flask(__name__)
+    app.config["SITEGRAPH"] = config
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.json.ensure_ascii = False
+
+    from . import cors, errors, linked_data, service, sparql, store, ui
+
+    errors.init_app(app)
+    store.init_app(app)
+    cors.init_app(app)
+    app.register_blueprint(sparql.bp)
+    app.register_blueprint(service.bp)
+    app.register_blueprint(ui.bp)
+    app.register_blueprint(linked_data.bp)
+    return app

@@ -105,9 +105,9 @@ def test_malformed_sources_exit_2_and_keep_the_previous_store(case, project_copy
 
 def test_unknown_property_names_entity_and_field(project_copy: Path):
     doc = sorted((project_copy / "graph" / "sources" / "documents").glob("*.yaml"))[0]
-    _append(doc, "")  # keep the file as it is, but add a fact block with an undeclared property
     text = doc.read_text(encoding="utf-8")
-    text = text.replace("facts:\n", "facts:\n  - about: place/russia\n    quote: %s\n    inhabitants: 146\n" % _first_quote(text), 1)
+    block = f"facts:\n  - about: place/russia\n    quote: {_first_quote(text)}\n    inhabitants: 146\n"
+    text = text.replace("facts:\n", block, 1)
     doc.write_text(text, encoding="utf-8")
     with pytest.raises(SourceError) as info:
         build(config_for(project_copy, project_copy / "build"))

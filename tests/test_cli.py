@@ -28,7 +28,9 @@ def _run(cli, built, *args: str) -> tuple[int, str, str]:
     return cli("--project", str(config.project), "--build-dir", str(config.path("build_dir")), *args)
 
 
-QUERY = "SELECT ?site ?label WHERE { ?site a sg:Technopark ; rdfs:label ?label FILTER(LANG(?label) = 'en') } ORDER BY ?site"
+QUERY = (
+    "SELECT ?site ?label WHERE { ?site a sg:Technopark ; rdfs:label ?label FILTER(LANG(?label) = 'en') } ORDER BY ?site"
+)
 
 
 def test_query_table_csv_tsv_json_xml_agree(cli, built):

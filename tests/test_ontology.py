@@ -49,9 +49,9 @@ def test_every_term_has_labels_definition_domain_and_range(ontology):
             missing.append(f"{term} skos:prefLabel@en/@ru")
         if "en" not in _langs(g, term, SKOS.definition):
             missing.append(f"{term} skos:definition@en")
-        if term in ontology.object_properties | ontology.datatype_properties:
-            if g.value(term, RDFS.domain) is None or g.value(term, RDFS.range) is None:
-                missing.append(f"{term} domain/range")
+        is_property = term in ontology.object_properties | ontology.datatype_properties
+        if is_property and (g.value(term, RDFS.domain) is None or g.value(term, RDFS.range) is None):
+            missing.append(f"{term} domain/range")
     assert missing == []
 
 
@@ -74,7 +74,7 @@ def test_site_kinds_form_a_hierarchy(ontology):
 
 @pytest.mark.reasoner
 def test_ontology_and_data_are_consistent_under_hermit(ontology, built):
-    config, release = built
+    _config, release = built
     data = Graph()
     data.parse(release.path / "sitegraph.nq", format="nquads")
     result = run_hermit(union([data, ontology.graph]))

@@ -33,10 +33,9 @@ def ask(built):
         if query in queries:
             substitutions = queries[query].substitutions(params)
             query = queries[query].text
-        return [
-            {v.value: (s[v.value].value if s[v.value] is not None else None) for v in results.variables}
-            for s in (results := run_query(store, query, prefixes, substitutions))
-        ]
+        results = run_query(store, query, prefixes, substitutions)
+        names = [v.value for v in results.variables]
+        return [{n: (s[n].value if s[n] is not None else None) for n in names} for s in results]
 
     return run
 
@@ -55,7 +54,9 @@ def test_which_sites_are_in_uzbekistan(ask):
 
 
 def test_how_many_technoparks_russia_has_is_a_lower_bound(ask):
-    rows = [r for r in ask("figures-with-qualifiers") if r["about"] == "Russia" and r["measure"] == "Number of technoparks"]
+    rows = [
+        r for r in ask("figures-with-qualifiers") if r["about"] == "Russia" and r["measure"] == "Number of technoparks"
+    ]
     assert len(rows) == 1
     [row] = rows
     assert row["value"] is None, "'over 300' must never become 300"
