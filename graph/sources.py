@@ -818,7 +818,12 @@ def observation_labels(onto: Ontology, entity_labels: dict[str, dict[str, str]],
             parts = [_fmt(obs[k]) for k in ("min", "max") if k in obs]
             amount = "–".join(parts)
         words = [_lower_first(onto.label(QUALIFIER[q], lang)) for q in qualifiers if q != "exact"]
-        unit = f" {obs['currency']}" if "currency" in obs else (f" {obs['unit']}" if "unit" in obs else "")
+        # unit texts are English words; a Russian label shows only the currency code
+        unit = (
+            f" {obs['currency']}"
+            if "currency" in obs
+            else (f" {obs['unit']}" if "unit" in obs and lang == "en" else "")
+        )
         text = f"{measure} — {subject}: {' '.join(words) + ' ' if words else ''}{amount}{unit}"
         out.append(Literal(text, lang=lang))
     return out
