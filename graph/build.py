@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Dataset, Graph, URIRef
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.namespace import XSD
 
 from . import __version__, void
 from .config import Config
@@ -109,9 +110,24 @@ def compile_dataset(config: Config, progress: Progress | None = None) -> Compile
 
 
 def to_quads(dataset: Dataset) -> list[ox.Quad]:
-    """rdflib Dataset → canonical, sorted pyoxigraph quads (via N-Quads, which both sides read exactly)."""
-    payload = dataset.serialize(format="nquads", encoding="utf-8")
-    return canonical_quads(list(ox.parse(payload, format=ox.RdfFormat.N_QUADS)))
+    """rdflib Dataset → canonical, sorted pyoxigraph quads."""
+    quads = []
+    for graph in dataset.graphs():
+        name = ox.DefaultGraph() if graph.identifier == dataset.default_graph.identifier else _term(graph.identifier)
+        quads.extend(ox.Quad(_term(s), _term(p), _term(o), name) for s, p, o in graph)
+    return canonical_quads(quads)
+
+
+def _term(term):
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or XSD.string)))
+    raise TypeError(f"unexpected RDF term {term!r}")
 
 
 def build(config: Config, progress: Progress | None = None) -> tuple[Compiled, Release]:

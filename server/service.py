@@ -128,8 +128,10 @@ def dump(name: str) -> Response:
     if name not in DUMPS:
         raise NotFound(f"no dump named {name}; available: {', '.join(DUMPS)}")
     opened = get_store()
-    response = send_file(opened.release.path / name, mimetype=DUMPS[name], conditional=False)
-    response.headers["Content-Type"] = DUMPS[name] + "; charset=utf-8"
     etag = f"{opened.version}-dump-{name}"
     not_modified = conditional.not_modified(etag, opened.last_modified)
-    return not_modified or conditional.tag(response, etag, opened.last_modified)
+    if not_modified is not None:
+        return not_modified
+    response = send_file(opened.release.path / name, mimetype=DUMPS[name], conditional=False)
+    response.headers["Content-Type"] = DUMPS[name] + "; charset=utf-8"
+    return conditional.tag(response, etag, opened.last_modified)

@@ -4,6 +4,7 @@ touching the previous build."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -47,9 +48,11 @@ def test_build_is_byte_identical_across_processes(built, tmp_path: Path):
     assert first.version == second.version
 
 
-def _good_build(project: Path, build_dir: Path):
-    _compiled, release = build(config_for(project, build_dir))
-    return release
+def _good_build(built, build_dir: Path):
+    """A build folder holding a good release: a copy of the session's build (building is the slow part)."""
+    config, _release = built
+    shutil.copytree(config.path("build_dir"), build_dir, symlinks=True)
+    return current_release(build_dir)
 
 
 def _append(path: Path, text: str) -> None:
@@ -82,9 +85,9 @@ BROKEN = {
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
-def test_malformed_sources_exit_2_and_keep_the_previous_store(case, project_copy: Path, tmp_path: Path, cli):
+def test_malformed_sources_exit_2_and_keep_the_previous_store(case, built, project_copy: Path, tmp_path: Path, cli):
     build_dir = tmp_path / "build"
-    before = _good_build(project_copy, build_dir)
+    before = _good_build(built, build_dir)
     relative, addition, expected = BROKEN[case]
     target = project_copy / "graph" / "sources" / relative
     lines_before = target.read_text(encoding="utf-8").count("\n")
@@ -122,9 +125,9 @@ def _first_quote(text: str) -> str:
     return after.split(":", 1)[0].strip()
 
 
-def test_shacl_violation_exits_1_names_the_fact_and_writes_nothing(project_copy: Path, tmp_path: Path, cli):
+def test_shacl_violation_exits_1_names_the_fact_and_writes_nothing(built, project_copy: Path, tmp_path: Path, cli):
     build_dir = tmp_path / "build"
-    before = _good_build(project_copy, build_dir)
+    before = _good_build(built, build_dir)
     doc = sorted((project_copy / "graph" / "sources" / "documents").glob("*.yaml"))[0]
     text = doc.read_text(encoding="utf-8")
     quote = _first_quote(text)
@@ -145,9 +148,17 @@ def test_shacl_violation_exits_1_names_the_fact_and_writes_nothing(project_copy:
     assert "bound-without-qualifier" in err
     assert "nothing was written" in err
     assert current_release(build_dir).version == before.version
+    store, _ = open_read_only(build_dir)
+    assert len(store) == before.manifest["quads"]
 
-    with pytest.raises(ValidationFailed):
+
+def test_a_gate_failure_leaves_no_build_folder_behind(project_copy: Path, tmp_path: Path):
+    people = project_copy / "graph" / "sources" / "entities" / "people.yaml"
+    # a person nobody says anything about: the shapes require some source to state a fact about every entity
+    _append(people, "- id: person/nobody\n  label: {en: Nobody, ru: Никто}\n")
+    with pytest.raises(ValidationFailed) as info:
         build(config_for(project_copy, tmp_path / "other"))
+    assert any(p.entity == "person/nobody" for p in info.value.problems)
     assert not (tmp_path / "other" / "current").exists()
 
 
