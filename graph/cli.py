@@ -114,9 +114,14 @@ def query(config, query: str, fmt: str, params: tuple[str, ...]) -> None:
     if query.endswith(".rq") or path == named:
         if not path.is_file():
             raise UsageError(f"query file {query} not found")
-        values = dict(_split_param(p) for p in params)
-        query_file = parse_query_file(path)
-        query, substitutions = query_file.text, query_file.substitutions(values)
+        text = path.read_text(encoding="utf-8")
+        if text.lstrip().startswith("#+"):
+            query_file = parse_query_file(path)
+            query, substitutions = query_file.text, query_file.substitutions(dict(_split_param(p) for p in params))
+        elif params:
+            raise UsageError(f"{path} declares no parameters (no #+ params header)")
+        else:
+            query = text
     elif params:
         raise UsageError("--param applies to query files (.rq) with a #+ params header")
     store, _release = open_read_only(config.path("build_dir"))
