@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set-up shared by run.sh and test.sh: a virtual environment in .venv with sitegraph installed (editable),
-# and, with --test, the test extras and a Java runtime for the HermiT reasoner.
+# the query editor's browser files (npm ci into node_modules/), and, with --test, the test extras, a Java runtime
+# for the HermiT reasoner and Chromium for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,14 @@ if [ "${1:-}" = "--test" ]; then
       sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null
     fi
   fi
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "== installing Chromium for the browser tests (Debian package chromium)"
+    if [ "$(id -u)" = 0 ]; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+      sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    fi
+  fi
 fi
 stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)${extras:+-test}"
 if [ ! -f "$stamp" ]; then
@@ -33,4 +42,16 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -c "import graph, rdflib, pyoxigraph, pyshacl, owlready2, flask, yaml" \
     || { echo "installation failed" >&2; exit 2; }
   touch "$stamp"
+fi
+# The query editor (YASGUI) for the page at /: npm packages from package-lock.json into node_modules/.
+if [ ! -f node_modules/@zazuko/yasgui/build/yasgui.min.js ]; then
+  if command -v npm >/dev/null 2>&1; then
+    echo "== installing the query editor (npm ci)"
+    if ! npm ci --no-audit --no-fund --loglevel=error >/dev/null; then
+      echo "npm ci failed: the query page at / falls back to a plain form" >&2
+      if [ "${1:-}" = "--test" ]; then exit 2; fi
+    fi
+  else
+    echo "== npm not found: the query page at / offers a plain form; install Node.js and npm, then run 'npm ci'"
+  fi
 fi
