@@ -55,7 +55,7 @@ def run_query(store: ox.Store, query: str, prefixes: dict[str, str] | None = Non
 
 
 def compact(term, prefixes: dict[str, str]) -> str:
-    """A readable cell: prefixed names for IRIs, plain text (with @lang) for literals."""
+    """A readable cell: prefixed names for IRIs, the plain text of literals."""
     if term is None:
         return ""
     if isinstance(term, ox.NamedNode):
@@ -64,7 +64,7 @@ def compact(term, prefixes: dict[str, str]) -> str:
         )
         return f"{best[0]}:{term.value[len(best[1]) :]}" if best else f"<{term.value}>"
     if isinstance(term, ox.Literal):
-        return term.value + (f"@{term.language}" if term.language else "")
+        return term.value  # the table is for reading; csv/tsv/json/xml keep language tags and datatypes
     return str(term)
 
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: install, build the graph (SHACL-gated), and show what it answers.
+# The main job on a fresh machine: install, build the graph (SHACL-gated), and serve the SPARQL endpoint with
+# its query page on the embedded store (gunicorn, server/gunicorn.conf.py). Ctrl-C stops the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/sitegraph build
-.venv/bin/sitegraph stats
-for q in queries/sites-by-country.rq queries/figures-with-qualifiers.rq; do
-  echo
-  echo "== sitegraph query $q"
-  .venv/bin/sitegraph query "$q"
-done
+.venv/bin/sitegraph stats | head -20
+host="${SITEGRAPH_HOST:-127.0.0.1}"
+port="${SITEGRAPH_PORT:-8000}"
+echo
+echo "== serving http://$host:$port/ (query page), http://$host:$port/sparql (endpoint); Ctrl-C stops"
+exec .venv/bin/gunicorn -c server/gunicorn.conf.py server.wsgi:app

@@ -6,7 +6,8 @@ on the first request (``server.store``). One blueprint per HTTP concern:
 - ``server.sparql``   the SPARQL protocol at /sparql
 - ``server.service``  service description, VoID (/.well-known/void), dumps (/dumps/…)
 - ``server.ui``       the query editor at /
-- ``server.linked_data``  entity pages: every IRI under the base dereferences (HTML and RDF)
+- ``server.linked_data``  entity pages: every IRI under the base dereferences (HTML and RDF);
+  its helpers ``ld_graph`` (store reads), ``ld_views``, ``ld_sources``, ``ld_ontology`` (page data)
 """
 
 from __future__ import annotations
