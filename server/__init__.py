@@ -6,6 +6,7 @@ on the first request (``server.store``). One blueprint per HTTP concern:
 - ``server.sparql``   the SPARQL protocol at /sparql
 - ``server.service``  service description, VoID (/.well-known/void), dumps (/dumps/…)
 - ``server.ui``       the query editor at /
+- ``server.api``      the canned-query API at /api (queries/*.rq, OpenAPI description)
 - ``server.linked_data``  entity pages: every IRI under the base dereferences (HTML and RDF);
   its helpers ``ld_graph`` (store reads), ``ld_views``, ``ld_sources``, ``ld_ontology`` (page data)
 """
@@ -25,7 +26,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.ensure_ascii = False
 
-    from . import cors, errors, linked_data, service, sparql, store, ui
+    from . import api, cors, errors, linked_data, service, sparql, store, ui
 
     errors.init_app(app)
     store.init_app(app)
@@ -34,4 +35,5 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(service.bp)
     app.register_blueprint(ui.bp)
     app.register_blueprint(linked_data.bp)
+    app.register_blueprint(api.bp)
     return app
