@@ -16,7 +16,7 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 
 from .namespaces import SG
-from .ontology import Ontology
+from .ontology import Ontology, closure
 
 Triple = tuple
 
@@ -42,15 +42,7 @@ def infer(ontology: Ontology, data: Graph) -> set[Triple]:
     for s, o in data.subject_objects(SG.locatedIn):
         located.setdefault(s, set()).add(o)
     for start in located:
-        seen: set[URIRef] = set()
-        stack = list(located[start])
-        while stack:
-            place = stack.pop()
-            if place in seen or place == start:
-                continue
-            seen.add(place)
-            stack.extend(located.get(place, ()))
-        for place in seen:
+        for place in closure(located, start):
             out.add((start, SG.withinPlace, place))
             if SG.Country in all_types.get(place, ()) and any(c in all_types.get(start, ()) for c in IN_COUNTRY_DOMAIN):
                 out.add((start, SG.inCountry, place))

@@ -61,19 +61,37 @@ class Ontology:
         return str(iri).rsplit("/", 1)[-1].rsplit("#", 1)[-1]
 
 
-def load_ontology(folder: Path) -> Ontology:
-    """Parse every ``*.ttl`` in ``folder`` (sorted) and index it."""
+def parse_turtle_folder(folder: Path, what: str) -> Graph:
+    """Every ``*.ttl`` in ``folder`` (sorted) in one graph; a missing or unparsable file is a SourceError."""
     graph = Graph()
     bind_prefixes(graph)
     files = sorted(folder.glob("*.ttl"))
     if not files:
-        raise SourceError([Problem(str(folder), None, None, None, "no ontology files (*.ttl) found")])
+        raise SourceError([Problem(str(folder), None, None, None, f"no {what} files (*.ttl) found")])
     for path in files:
         try:
             graph.parse(path, format="turtle")
         except Exception as exc:  # rdflib raises several parser exception types
             raise SourceError([Problem(str(path), None, None, None, f"cannot parse Turtle: {exc}")]) from exc
-    return index_ontology(graph)
+    return graph
+
+
+def load_ontology(folder: Path) -> Ontology:
+    """Parse every ``*.ttl`` in ``folder`` (sorted) and index it."""
+    return index_ontology(parse_turtle_folder(folder, "ontology"))
+
+
+def closure(direct: dict[URIRef, set[URIRef]], start: URIRef) -> set[URIRef]:
+    """Everything reachable from ``start`` through ``direct`` links (not ``start`` itself)."""
+    seen: set[URIRef] = set()
+    stack = list(direct.get(start, ()))
+    while stack:
+        node = stack.pop()
+        if node in seen or node == start:
+            continue
+        seen.add(node)
+        stack.extend(direct.get(node, ()))
+    return seen
 
 
 def index_ontology(graph: Graph) -> Ontology:
@@ -95,14 +113,5 @@ def index_ontology(graph: Graph) -> Ontology:
     for sub, sup in graph.subject_objects(RDFS.subClassOf):
         if isinstance(sub, URIRef) and isinstance(sup, URIRef) and sup != OWL.Thing:
             direct.setdefault(sub, set()).add(sup)
-    for cls in direct:
-        seen: set[URIRef] = set()
-        stack = list(direct[cls])
-        while stack:
-            sup = stack.pop()
-            if sup in seen or sup == cls:
-                continue
-            seen.add(sup)
-            stack.extend(direct.get(sup, ()))
-        onto.superclasses[cls] = seen
+    onto.superclasses = {cls: closure(direct, cls) for cls in direct}
     return onto

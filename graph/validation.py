@@ -14,8 +14,8 @@ from pyshacl import validate as shacl_validate
 from rdflib import Graph, URIRef
 from rdflib.namespace import SH
 
-from .errors import Problem, SourceError
-from .namespaces import bind_prefixes
+from .errors import Problem
+from .ontology import parse_turtle_folder
 from .sources import Origin
 
 
@@ -29,17 +29,7 @@ class ValidationReport:
 
 
 def load_shapes(folder: Path) -> Graph:
-    shapes = Graph()
-    bind_prefixes(shapes)
-    files = sorted(folder.glob("*.ttl"))
-    if not files:
-        raise SourceError([Problem(str(folder), None, None, None, "no shapes files (*.ttl) found")])
-    for path in files:
-        try:
-            shapes.parse(path, format="turtle")
-        except Exception as exc:  # rdflib raises several parser exception types
-            raise SourceError([Problem(str(path), None, None, None, f"cannot parse Turtle: {exc}")]) from exc
-    return shapes
+    return parse_turtle_folder(folder, "shapes")
 
 
 def validate_graph(
