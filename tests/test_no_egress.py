@@ -1,0 +1,89 @@
+"""Untrusted queries never reach the network or the file system: a loopback listener records nothing."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from server import create_app
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[str, list[bytes]]]:
+    """A TCP listener on loopback that records every connection it receives."""
+    received: list[bytes] = []
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    sock.settimeout(0.2)
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(1)
+                try:
+                    received.append(conn.recv(4096) or b"(connected)")
+                except OSError:
+                    received.append(b"(connected)")
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}/", received
+    stop.set()
+    thread.join(timeout=2)
+    sock.close()
+
+
+@pytest.fixture(scope="module")
+def client(built):
+    config, _release = built
+    return create_app(config).test_client()
+
+
+def test_service_from_and_load_contact_nothing(client, listener, tmp_path: Path):
+    address, received = listener
+    secret = tmp_path / "secret.ttl"
+    secret.write_text("<urn:secret> <urn:p> 'leaked' .\n", encoding="utf-8")
+    queries = [
+        f"SELECT * WHERE {{ SERVICE <{address}sparql> {{ ?s ?p ?o }} }}",
+        f"SELECT * WHERE {{ SERVICE SILENT <{address}sparql> {{ ?s ?p ?o }} }}",
+        f"SELECT * FROM <{address}data.ttl> WHERE {{ ?s ?p ?o }}",
+        f"SELECT * FROM NAMED <{address}data.ttl> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
+        f"SELECT * FROM <{secret.as_uri()}> WHERE {{ ?s ?p ?o }}",
+    ]
+    for query in queries:
+        response = client.get("/sparql", query_string={"query": query}, headers={"Accept": "application/json"})
+        assert response.status_code in (200, 400), (query, response.status_code)
+        assert b"leaked" not in response.data
+        if "SERVICE" in query:
+            assert response.status_code == 400
+    for update in (f"LOAD <{address}data.ttl>", f"LOAD <{secret.as_uri()}>"):
+        response = client.post("/sparql", data={"update": update})
+        assert response.status_code == 405
+        response = client.post("/sparql", data=update, content_type="application/sparql-update")
+        assert response.status_code == 405
+    assert received == [], "no connection may reach the listener"
+
+
+def test_the_listener_would_see_an_unguarded_engine(listener):
+    """The control: pyoxigraph on its own does follow SERVICE, so the guard above is what keeps it local."""
+    import time
+
+    import pyoxigraph as ox
+
+    address, received = listener
+    with pytest.raises(Exception):  # noqa: B017 - the listener answers nothing a SPARQL client accepts
+        list(ox.Store().query(f"SELECT * WHERE {{ SERVICE <{address}sparql> {{ ?s ?p ?o }} }}"))
+    deadline = time.monotonic() + 3
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert received, "the unguarded engine contacted the listener"
