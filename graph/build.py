@@ -18,6 +18,7 @@ from rdflib.namespace import XSD
 
 from . import __version__, void
 from .config import Config
+from .editors.release_docs import release_files
 from .errors import ValidationFailed
 from .inference import infer, union
 from .namespaces import PREFIXES, DataIRIs, bind_prefixes
@@ -143,6 +144,7 @@ def build(config: Config, progress: Progress | None = None) -> tuple[Compiled, R
     void_ttl = stable_prefixes(
         ox.serialize(sorted(void_triples, key=str), format=ox.RdfFormat.TURTLE, prefixes=dump_prefixes())
     )
+    documents = steps.run("documenting", release_files, config.project, compiled.ontology.graph, quads, compiled.iris)
     release = steps.run(
         "writing the store",
         write_release,
@@ -150,7 +152,7 @@ def build(config: Config, progress: Progress | None = None) -> tuple[Compiled, R
         quads,
         dump_prefixes(),
         manifest,
-        {"void.ttl": void_ttl},
+        {"void.ttl": void_ttl, **documents},
     )
     compiled.timings.update(steps.timings)
     return compiled, release

@@ -251,5 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# The ontology editors' commands (reason, lint, diff, docs) live in their own module.
+from .editors.cli_editors import COMMANDS  # noqa: E402
+
+for _command in COMMANDS:
+    _command.epilog = EXIT_CODES
+    cli.add_command(_command)
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,6 +8,12 @@ echo "== ruff"
 .venv/bin/ruff format --check .
 echo "== sitegraph build"
 .venv/bin/sitegraph build --quiet
+echo "== sitegraph reason (HermiT over ontology/ and the release)"
+.venv/bin/sitegraph reason
+echo "== sitegraph lint (errors fail)"
+.venv/bin/sitegraph lint
+echo "== sitegraph diff --check-release (a changed ontology needs a new version, versionIRI and CHANGELOG line)"
+.venv/bin/sitegraph diff --check-release
 corpus="${SITEGRAPH_CORPUS_DIR:-../shared/corpus}"
 if [ -d "$corpus" ]; then
   echo "== sitegraph verify --corpus $corpus"

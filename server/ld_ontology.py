@@ -1,13 +1,24 @@
-"""The /ontology page: the ontology's header, its classes and properties, and the SKOS concept schemes,
-each with labels in English and Russian, its definition, and an anchor (``id="Technopark"``)."""
+"""The /ontology page: the ontology's header, a diagram of its main classes, its classes and properties, and the
+SKOS concept schemes, each with labels in English and Russian, its definition, and an anchor (``id="Technopark"``).
+Each class also shows its subclasses, the SHACL constraints that apply to it (from the release's ``shapes.ttl``,
+the shapes that gated that release) and a real instance from the data; this comes from ``graph.editors.docs``, the same
+model as the release's ``ontology.html``, computed once per release."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyoxigraph as ox
+from flask import current_app
+from markupsafe import Markup
+from rdflib import Graph
 
+from graph.editors.diagram import diagram_svg
+from graph.editors.docs import OntologyDoc, TermDoc, collect, find_examples
 from graph.namespaces import DCTERMS, ONTOLOGY_IRI, OWL, SG
+from graph.validation import load_shapes
 
 from .ld_graph import (
     CONCEPT_SCHEME,
@@ -22,6 +33,7 @@ from .ld_graph import (
     iri,
 )
 from .ld_views import Value, Viewer
+from .store import get_store
 
 SECTIONS = (
     ("classes", "Classes", OWL_CLASS),
@@ -41,6 +53,8 @@ class Row:
     domain: list[Value] = field(default_factory=list)
     range: list[Value] = field(default_factory=list)
     members: list[Value] = field(default_factory=list)  # concepts of a scheme
+    doc: TermDoc | None = None  # classes: subclasses, constraints (graph.editors.docs)
+    example: Value | None = None  # classes: a real instance
 
 
 @dataclass
@@ -59,6 +73,8 @@ class OntologyIndex:
     license: Value | None
     sections: list[Section]
     formats: list[tuple[str, str, str]]
+    diagram: Markup | None = None
+    tree: list[tuple[int, str]] = field(default_factory=list)
 
 
 def _labels(viewer: Viewer, node: ox.NamedNode) -> dict[str, str]:
@@ -84,7 +100,34 @@ def _row(viewer: Viewer, node: ox.NamedNode, anchor: str) -> Row:
     )
 
 
-def ontology_index(viewer: Viewer, formats: list[tuple[str, str, str]]) -> OntologyIndex:
+_DOCS: dict[str, tuple[OntologyDoc, str]] = {}
+_DOCS_LOCK = threading.Lock()
+
+
+def documentation(viewer: Viewer, release: Path, version: str, shapes_dir: Path) -> tuple[OntologyDoc, str]:
+    """The documentation model and diagram of a release, made on first use and kept (two releases at most)."""
+    key = f"{release}\x00{version}"
+    with _DOCS_LOCK:
+        if key not in _DOCS:
+            triples = viewer.g.graph_triples(viewer.g.ontology_graph)
+            ontology = Graph().parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt")
+            shapes_file = release / "shapes.ttl"
+            shapes = Graph().parse(shapes_file, format="turtle") if shapes_file.is_file() else load_shapes(shapes_dir)
+            doc = collect(ontology, shapes, find_examples(viewer.g.store, viewer.g.iris))
+            for old in list(_DOCS)[:-1]:
+                del _DOCS[old]
+            _DOCS[key] = (doc, diagram_svg(ontology, link_prefix="#"))
+        return _DOCS[key]
+
+
+def ontology_index(
+    viewer: Viewer, formats: list[tuple[str, str, str]], docs: tuple[OntologyDoc, str] | None = None
+) -> OntologyIndex:
+    if docs is None:
+        opened = get_store()
+        docs = documentation(
+            viewer, opened.release.path, opened.version, current_app.config["SITEGRAPH"].project / "shapes"
+        )
     g = viewer.g
     graph = g.ontology_graph
     term_base = str(SG)
@@ -100,6 +143,9 @@ def ontology_index(viewer: Viewer, formats: list[tuple[str, str, str]]) -> Ontol
             row = _row(viewer, term, term.value[len(term_base) :])
             if kind == OWL_CLASS:
                 row.parents = _values(viewer, g.objects(term, SUBCLASS))
+                row.doc = docs[0].term(term.value) if docs else None
+                if row.doc is not None and row.doc.example is not None:
+                    row.example = viewer.value(ox.NamedNode(row.doc.example.iri))
             else:
                 row.domain = _values(viewer, g.objects(term, DOMAIN))
                 row.range = _values(viewer, g.objects(term, RANGE))
@@ -133,4 +179,6 @@ def ontology_index(viewer: Viewer, formats: list[tuple[str, str, str]]) -> Ontol
         license=viewer.value(licence) if licence is not None else None,
         sections=sections,
         formats=formats,
+        diagram=Markup(docs[1]) if docs else None,
+        tree=docs[0].tree if docs else [],
     )

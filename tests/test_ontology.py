@@ -6,10 +6,10 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
+from graph.editors.reasoning import run_hermit
 from graph.inference import union
 from graph.namespaces import ONTOLOGY_IRI, SG
 from graph.ontology import load_ontology
-from graph.reasoning import run_hermit
 
 from .conftest import ROOT
 
