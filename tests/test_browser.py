@@ -261,6 +261,24 @@ def test_follow_a_link_from_an_entity_page_to_a_neighbour(live: LiveServer, sess
     assert not recorder.outside(live), f"requests left the server: {recorder.outside(live)}"
 
 
+def test_ontology_documentation_page(live: LiveServer, session: tuple[Page, Recorder]) -> None:
+    """The generated documentation at /ontology: the class diagram, a class with its constraints and an example,
+    and a link through to one term's page."""
+    page, recorder = session
+    response = page.goto(live.url + "/ontology", wait_until="load")
+    assert response is not None and response.status == 200
+    assert page.locator("svg").count() >= 1, "the class diagram is shown"
+    row = page.locator("#Technopark")
+    assert row.count() == 1
+    assert "Технопарк" in row.inner_text() or "Technopark" in row.inner_text()
+    assert page.locator("#Site .constraints").count() >= 1, "the SHACL constraints of sg:Site are listed"
+    page.locator('a[href="/ontology/ChemicalIndustrialTechnopark"]').first.click()
+    page.wait_for_url(live.url + "/ontology/ChemicalIndustrialTechnopark")
+    assert "Chemical" in page.locator("h1").first.inner_text()
+    assert page.locator('a[href="/id/site/chirchiq-technopark"]').count() >= 1, "instances are linked"
+    assert not recorder.outside(live), f"requests left the server: {recorder.outside(live)}"
+
+
 def test_plain_form_works_without_the_editor_files(
     live_without_assets: LiveServer, session: tuple[Page, Recorder]
 ) -> None:
