@@ -37,7 +37,7 @@ def test_the_benchmark_runs_and_prints_its_table(built):
     try:
         oxigraph_binary(None)
     except SystemExit:
-        pytest.skip("no oxigraph server binary (pip install oxigraph)")
+        pytest.fail("no oxigraph server binary: the test extras install it (pip install -e '.[test]')")
     config, _release = built
     run = subprocess.run(
         [sys.executable, "-m", "server.bench", "--duration", "1", "--build-dir", str(config.path("build_dir"))],

@@ -8,8 +8,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from graph.editors.revisions import git
 
 from .conftest import ROOT
@@ -87,8 +85,7 @@ def _git(repo: Path, *args: str) -> None:
 
 
 def test_release_check_on_git_history_finds_the_last_ontology_change(cli, tmp_path):
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed")
+    assert shutil.which("git") is not None, "git is needed to read ontology revisions"
     repo = _write(tmp_path / "repo", "0.1.0", OLD, "- Ontology 0.1.0\n")
     _git(repo, "init", "-q")
     _git(repo, "add", ".")
@@ -112,13 +109,10 @@ def test_release_check_on_git_history_finds_the_last_ontology_change(cli, tmp_pa
 
 
 def test_diff_between_real_revisions_of_the_ontology(cli):
-    if git(ROOT, "rev-parse", "--is-inside-work-tree") is None:
-        pytest.skip("not a git checkout")
+    assert git(ROOT, "rev-parse", "--is-inside-work-tree") is not None, "the tests run in a git checkout"
     revisions = (git(ROOT, "log", "--format=%h", "--", "ontology/") or "").split()
-    if not revisions:
-        pytest.skip("no commit has changed ontology/ (shallow clone?)")
-    first = revisions[-1]
-    newer = revisions[0] if len(revisions) > 1 else "ontology"  # the working tree until the extension is committed
+    assert len(revisions) >= 2, "the history holds the 0.1.0 and 0.2.0 ontology (a shallow clone does not)"
+    first, newer = revisions[-1], revisions[0]
     code, out, err = cli("diff", first, newer)
     assert code == 0, err
     assert out.startswith(f"# Ontology diff: {first} (0.1.0) → ")
