@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: install, build the graph (SHACL-gated), and serve the SPARQL endpoint with
-# its query page on the embedded store (gunicorn, server/gunicorn.conf.py). Ctrl-C stops the server.
+# its query page on the embedded store (granian running the WSGI app: the fastest launch measured by
+# `python -m server.bench`; gunicorn with server/gunicorn.conf.py is the alternative). Ctrl-C stops the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,4 +11,7 @@ host="${SITEGRAPH_HOST:-127.0.0.1}"
 port="${SITEGRAPH_PORT:-8000}"
 echo
 echo "== serving http://$host:$port/ (query page), http://$host:$port/sparql (endpoint); Ctrl-C stops"
-exec .venv/bin/gunicorn -c server/gunicorn.conf.py server.wsgi:app
+workers="${SITEGRAPH_WORKERS:-$(nproc)}"
+threads="${SITEGRAPH_THREADS:-2}"
+exec .venv/bin/granian --interface wsgi --no-ws --host "$host" --port "$port" \
+  --workers "$workers" --blocking-threads "$threads" server.wsgi:app

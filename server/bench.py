@@ -550,6 +550,25 @@ def gunicorn_server(
     return Server("sitegraph (gunicorn)", argv, port, "/sparql", log, env)
 
 
+def granian_server(config: Config, build_dir: Path, port: int, log: Path, cache_entries: int | None) -> Server:
+    """The same app under granian (a Rust HTTP server running the WSGI app), as the README's fast launch."""
+    env = {**os.environ, "SITEGRAPH_BUILD_DIR": str(build_dir), "SITEGRAPH_PROJECT_DIR": str(config.project)}
+    if cache_entries is not None:
+        env["SITEGRAPH_CACHE_ENTRIES"] = str(cache_entries)
+    argv = [*GRANIAN, "--host", HOST, "--port", str(port), *granian_options(), "server.wsgi:app"]
+    return Server("sitegraph (granian)", argv, port, "/sparql", log, env)
+
+
+GRANIAN = [sys.executable, "-m", "granian", "--interface", "wsgi", "--no-ws"]
+
+
+def granian_options() -> list[str]:
+    """Workers and threads for granian, from SITEGRAPH_WORKERS / SITEGRAPH_THREADS (default: cores, 2)."""
+    workers = os.environ.get("SITEGRAPH_WORKERS") or str(len(os.sched_getaffinity(0)))
+    threads = os.environ.get("SITEGRAPH_THREADS") or "2"
+    return ["--workers", workers, "--blocking-threads", threads]
+
+
 def gunicorn_settings(args: Sequence[str]) -> str:
     """Worker class, workers and threads as gunicorn will use them (the config file, then ``args``)."""
     from gunicorn.config import Config as GunicornConfig
@@ -752,6 +771,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             sg = gunicorn_server(config, build_dir, sg_port, work / "gunicorn.log", gunicorn_args, None)
             stack.callback(sg.stop)
             sg.start(probe)
+            gr_port = free_port()
+            gr = granian_server(config, build_dir, gr_port, work / "granian.log", None)
+            stack.callback(gr.stop)
+            gr.start(probe)
 
             print(*machine(), sep="\n")
             print(f"versions: {versions(oxigraph)}")
@@ -760,6 +783,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             where = "in memory, loaded from sitegraph.nq" if args.oxigraph_memory else "on disk (RocksDB)"
             print(f"sitegraph: gunicorn -c server/gunicorn.conf.py {' '.join([*gunicorn_args, 'server.wsgi:app'])}")
             print(f"  ({gunicorn_settings(gunicorn_args)}), store {ours} (up to {MEMORY_MAX_QUADS:,} quads in memory)")
+            print(f"sitegraph: granian --interface wsgi {' '.join(granian_options())} server.wsgi:app")
             print(f"oxigraph: {ox_argv[1]} --union-default-graph, store {where}")
             print(f"dataset {release.version} from {release.path}: {release.manifest.get('quads')} quads (copied)")
             print(f"query mix ({len(mix)} small queries, round-robin): {', '.join(mix)}")
@@ -767,7 +791,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{args.connections} connections; per server and scenario {args.duration:g} s measured in "
                 f"{args.rounds} round(s), servers taking turns, after {args.warmup:g} s warm-up"
             )
-            for problem in check_same_answers(mix, ox_port, sg_port):
+            for problem in [*check_same_answers(mix, ox_port, sg_port), *check_same_answers(mix, ox_port, gr_port)]:
                 print(f"WARNING: {problem}")
             sys.stdout.flush()
 
@@ -799,8 +823,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows: list[Row] = []
             ox_requests = [request_bytes(ox_port, "/query", q) for q in mix.values()]
             sg_requests = [request_bytes(sg_port, "/sparql", q) for q in mix.values()]
-            ox_small, sg_small = compare((ox, ox_requests, (200,)), (sg, sg_requests, (200,)))
-            rows += [Row("small queries", "oxigraph", ox_small), Row("small queries", "sitegraph", sg_small, ox_small)]
+            gr_requests = [request_bytes(gr_port, "/sparql", q) for q in mix.values()]
+            ox_small, sg_small, gr_small = compare(
+                (ox, ox_requests, (200,)), (sg, sg_requests, (200,)), (gr, gr_requests, (200,))
+            )
+            rows += [
+                Row("small queries", "oxigraph", ox_small),
+                Row("small queries", "sg gunicorn", sg_small, ox_small),
+                Row("small queries", "sg granian", gr_small, ox_small),
+            ]
 
             etags = []
             for query in mix.values():
@@ -811,10 +842,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             pairs = list(zip(mix.values(), etags, strict=True))
             ox_cond = [request_bytes(ox_port, "/query", q, [("If-None-Match", e)]) for q, e in pairs]
             sg_cond = [request_bytes(sg_port, "/sparql", q, [("If-None-Match", e)]) for q, e in pairs]
-            ox_200, sg_304 = compare((ox, ox_cond, (200,)), (sg, sg_cond, (304,)))
+            gr_cond = [request_bytes(gr_port, "/sparql", q, [("If-None-Match", e)]) for q, e in pairs]
+            ox_200, sg_304, gr_304 = compare((ox, ox_cond, (200,)), (sg, sg_cond, (304,)), (gr, gr_cond, (304,)))
             rows += [
                 Row("If-None-Match", "oxigraph: 200", ox_200),
-                Row("If-None-Match", "sitegraph: 304", sg_304, ox_200),
+                Row("If-None-Match", "sg gunicorn: 304", sg_304, ox_200),
+                Row("If-None-Match", "sg granian: 304", gr_304, ox_200),
             ]
 
             if not args.no_uncached:
@@ -823,10 +856,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sg.name = "sitegraph (gunicorn, result cache off)"
                 stack.callback(sg.stop)
                 sg.start(probe)
-                ox_again, sg_uncached = compare((ox, ox_requests, (200,)), (sg, sg_requests, (200,)))
+                gr.stop()
+                gr = granian_server(config, build_dir, gr_port, work / "granian-nocache.log", 0)
+                gr.name = "sitegraph (granian, result cache off)"
+                stack.callback(gr.stop)
+                gr.start(probe)
+                ox_again, sg_uncached, gr_uncached = compare(
+                    (ox, ox_requests, (200,)), (sg, sg_requests, (200,)), (gr, gr_requests, (200,))
+                )
                 rows += [
                     Row("result cache off", "oxigraph", ox_again),
-                    Row("result cache off", "sitegraph", sg_uncached, ox_again),
+                    Row("result cache off", "sg gunicorn", sg_uncached, ox_again),
+                    Row("result cache off", "sg granian", gr_uncached, ox_again),
                 ]
 
             print()

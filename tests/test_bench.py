@@ -53,6 +53,6 @@ def test_the_benchmark_runs_and_prints_its_table(built):
     for column in ("requests", "errors", "req/s", "p50 ms", "p99 ms", "vs oxigraph"):
         assert column in header
     rows = [line.split() for line in out.splitlines() if line.startswith(("small queries", "If-None", "result"))]
-    assert len(rows) == 6, out
+    assert len(rows) == 9, out  # three scenarios × oxigraph, sitegraph under gunicorn, sitegraph under granian
     assert all(row[-6] == "0" for row in rows), "no request failed"
-    assert "machine:" in out and "oxigraph 0." in out and "gunicorn" in out
+    assert "machine:" in out and "oxigraph 0." in out and "gunicorn" in out and "granian" in out
