@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/sitegraph build
-.venv/bin/sitegraph stats | head -20
+.venv/bin/sitegraph stats
 host="${SITEGRAPH_HOST:-127.0.0.1}"
 port="${SITEGRAPH_PORT:-8000}"
 echo
