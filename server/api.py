@@ -28,7 +28,7 @@ from flask import Blueprint, Flask, Response, current_app, redirect, render_temp
 from flask.blueprints import BlueprintSetupState
 
 from graph.errors import Problem, SourceError, UsageError
-from graph.queries import QueryFile, load_queries, to_term
+from graph.queries import QueryFile, load_queries
 from graph.query import run_query
 
 from . import conditional, openapi
@@ -131,28 +131,22 @@ def describe(query: QueryFile) -> dict[str, Any]:
 
 
 def bind(query: QueryFile, values: dict[str, str]) -> dict[ox.Variable, Any]:
-    """Each parameter's value (or its default) parsed into an RDF term of its type; 400 naming the parameter."""
-    known = [p.name for p in query.params]
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        takes = f"it takes {', '.join(known)}" if known else "it takes none"
-        raise BadRequest(f"query {query.name}: unknown parameter(s) {', '.join(unknown)}; {takes} (and format)")
-    bound: dict[ox.Variable, Any] = {}
+    """Each parameter's value (or its default) parsed into an RDF term of its type; 400 naming the parameter.
+
+    The API first holds each value to the pattern its OpenAPI description promises, then binds with
+    ``QueryFile.substitutions`` (the same binding the CLI uses)."""
     for param in query.params:
-        raw = values.get(param.name, param.default)
-        if raw is None:
-            raise BadRequest(f"query {query.name}: parameter {param.name} is required")
-        if not openapi.matches(param.type, str(raw)):
+        raw = values.get(param.name)
+        if raw is not None and not openapi.matches(param.type, str(raw)):
             raise BadRequest(
                 f"query {query.name}: parameter {param.name}: {str(raw)!r} is not {openapi.HOW[param.type]}"
             )
-        try:
-            bound[ox.Variable(param.name)] = to_term(param, raw, query.name)
-        except UsageError as exc:
-            raise BadRequest(str(exc)) from exc
-        except ValueError as exc:  # what the pattern lets through but RDF does not accept (an IRI's syntax)
-            raise BadRequest(f"query {query.name}: parameter {param.name}: {str(raw)!r} is not valid: {exc}") from exc
-    return bound
+    try:
+        return query.substitutions(values)
+    except UsageError as exc:
+        raise BadRequest(f"{exc}; format= is also accepted" if "unknown parameter" in str(exc) else str(exc)) from exc
+    except ValueError as exc:  # what the pattern lets through but RDF does not accept (an IRI's syntax)
+        raise BadRequest(f"query {query.name}: {exc!s}") from exc
 
 
 def cell(term: Any) -> Any:
