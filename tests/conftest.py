@@ -7,11 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 
 from graph.build import build
 from graph.cli import main
 from graph.config import Config, load_config
 from graph.store import Release
+from server import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_PARTS = ("ontology", "shapes", "graph/sources", "queries")
@@ -41,6 +44,18 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, Release]:
     config = config_for(ROOT, build_dir)
     _compiled, release = build(config)
     return config, release
+
+
+@pytest.fixture(scope="module")
+def app(built: tuple[Config, Release]) -> Flask:
+    """The server's Flask app on the session's build (application factory, as in production)."""
+    config, _release = built
+    return create_app(config)
+
+
+@pytest.fixture(scope="module")
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from graph.config import Config
@@ -29,17 +28,6 @@ UZBEK_SITES = {
     "Chirchiq chemical-industrial technopark",
     "Eltech Industrial technopark",
 }
-
-
-@pytest.fixture(scope="module")
-def app(built: tuple[Config, Release]) -> Flask:
-    config, _release = built
-    return create_app(config)
-
-
-@pytest.fixture(scope="module")
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 def problem(response) -> dict:

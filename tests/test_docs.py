@@ -16,7 +16,6 @@ from rdflib.namespace import OWL, RDF
 from graph.editors.diagram import diagram_svg
 from graph.editors.release_docs import FILES, project_files
 from graph.namespaces import ONTOLOGY_IRI, SG, DataIRIs
-from server import create_app
 
 from .conftest import ROOT
 
@@ -114,12 +113,6 @@ def test_readme_diagram_is_up_to_date():
     committed = (ROOT / "docs" / "ontology.svg").read_text(encoding="utf-8")
     assert committed == diagram_svg(ontology), "regenerate: sitegraph docs --diagram docs/ontology.svg"
     assert "docs/ontology.svg" in (ROOT / "README.md").read_text(encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def client(built):
-    config, _release = built
-    return create_app(config).test_client()
 
 
 def test_ontology_page_shows_diagram_constraints_and_examples(client):

@@ -12,7 +12,6 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SKOS
 
 from graph.namespaces import SECTOR, SG, DataIRIs
-from server import create_app
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"}
 SITE = "/id/site/chirchiq-technopark"
@@ -61,12 +60,6 @@ def parse_html(text: str) -> Sections:
 
 def squash(text: str) -> str:
     return " ".join(text.split())
-
-
-@pytest.fixture(scope="module")
-def client(built):
-    config, _release = built
-    return create_app(config).test_client()
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from server import create_app
-
 
 @pytest.fixture
 def listener() -> Iterator[tuple[str, list[bytes]]]:
@@ -41,12 +39,6 @@ def listener() -> Iterator[tuple[str, list[bytes]]]:
     stop.set()
     thread.join(timeout=2)
     sock.close()
-
-
-@pytest.fixture(scope="module")
-def client(built):
-    config, _release = built
-    return create_app(config).test_client()
 
 
 def test_service_from_and_load_contact_nothing(client, listener, tmp_path: Path):

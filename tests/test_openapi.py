@@ -11,10 +11,8 @@ from flask import Flask
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
 
-from graph.config import Config
 from graph.queries import load_queries
-from graph.store import Release
-from server import create_app, openapi
+from server import openapi
 from server.api import FORMATS
 
 from .conftest import ROOT
@@ -24,12 +22,6 @@ SPEC = openapi.spec(QUERIES, FORMATS)
 # schemathesis' lazy loader (from_fixture) does not work with pytest 9, so the schema is made from the same
 # function the server uses, and test_served_description_is_this_one checks that the server serves exactly it.
 SCHEMA = schemathesis.openapi.from_dict(SPEC)
-
-
-@pytest.fixture(scope="module")
-def app(built: tuple[Config, Release]) -> Flask:
-    config, _release = built
-    return create_app(config)
 
 
 @SCHEMA.parametrize()

@@ -29,12 +29,6 @@ CONSTRUCT = (
 )
 
 
-@pytest.fixture(scope="module")
-def client(built):
-    config, _release = built
-    return create_app(config).test_client()
-
-
 def _count(response) -> int:
     return int(json.loads(response.data)["results"]["bindings"][0]["n"]["value"])
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from graph.config import Config
@@ -74,17 +73,6 @@ class Page(HTMLParser):
         elif tag == "textarea" and self._in is not None:
             self.forms[-1]["fields"][self._in] = "".join(self._buffer)
             self._in = None
-
-
-@pytest.fixture(scope="module")
-def app(built: tuple[Config, Release]) -> Flask:
-    config, _release = built
-    return create_app(config)
-
-
-@pytest.fixture(scope="module")
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 @pytest.fixture
