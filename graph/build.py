@@ -139,7 +139,8 @@ def build(config: Config, progress: Progress | None = None) -> tuple[Compiled, R
     steps = _Steps(progress)
     quads = steps.run("serialising", to_quads, compiled.dataset)
     manifest = make_manifest(compiled, quads, config.project)
-    version = dataset_version(dump_nquads(quads))
+    nquads = dump_nquads(quads)
+    version = dataset_version(nquads)
     void_triples = steps.run("describing (VoID)", void.describe, quads, compiled.iris, version)
     void_ttl = stable_prefixes(
         ox.serialize(sorted(void_triples, key=str), format=ox.RdfFormat.TURTLE, prefixes=dump_prefixes())
@@ -153,6 +154,7 @@ def build(config: Config, progress: Progress | None = None) -> tuple[Compiled, R
         dump_prefixes(),
         manifest,
         {"void.ttl": void_ttl, **documents},
+        nquads,
     )
     compiled.timings.update(steps.timings)
     return compiled, release

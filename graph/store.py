@@ -78,12 +78,15 @@ def write_release(
     prefixes: dict[str, str],
     manifest: dict,
     extra_files: dict[str, bytes] | None = None,
+    nquads: bytes | None = None,
 ) -> Release:
-    """Write a complete release next to the current one, then point ``current`` at it."""
+    """Write a complete release next to the current one, then point ``current`` at it.
+
+    ``nquads`` is the canonical N-Quads of ``quads`` when the caller has already serialised them."""
     build_dir.mkdir(parents=True, exist_ok=True)
     releases = build_dir / RELEASES
     releases.mkdir(exist_ok=True)
-    nquads = dump_nquads(quads)
+    nquads = dump_nquads(quads) if nquads is None else nquads
     version = dataset_version(nquads)
     manifest = {**manifest, "version": version}
     target = releases / version
