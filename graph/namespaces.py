@@ -30,6 +30,9 @@ VOID = Namespace("http://rdfs.org/ns/void#")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 NACE = Namespace("http://data.europa.eu/ux2/nace2/")
+#: Used by release catalogs (graph/export): file checksums and media types.
+SPDX = Namespace("http://spdx.org/rdf/terms#")
+IANA_MEDIA_TYPES = "https://www.iana.org/assignments/media-types/"
 
 #: The default base for data IRIs (entities, documents, graphs). Configurable: see ``graph.config``.
 DEFAULT_BASE = "https://w3id.org/sitegraph/"
