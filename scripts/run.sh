@@ -13,5 +13,11 @@ echo
 echo "== serving http://$host:$port/ (query page), http://$host:$port/sparql (endpoint); Ctrl-C stops"
 workers="${SITEGRAPH_WORKERS:-$(nproc)}"
 threads="${SITEGRAPH_THREADS:-2}"
+# On SIGTERM (or Ctrl-C) granian stops accepting, lets requests in flight finish and exits; a worker still busy
+# after SITEGRAPH_GRACEFUL_TIMEOUT seconds is killed.
+graceful="${SITEGRAPH_GRACEFUL_TIMEOUT:-20}"
+# The workers' counts for /metrics (server/ops.py), added up at each scrape: a fresh folder for every start.
+PROMETHEUS_MULTIPROC_DIR="$(mktemp -d "${TMPDIR:-/tmp}/sitegraph-metrics.XXXXXX")"
+export PROMETHEUS_MULTIPROC_DIR
 exec .venv/bin/granian --interface wsgi --no-ws --host "$host" --port "$port" \
-  --workers "$workers" --blocking-threads "$threads" server.wsgi:app
+  --workers "$workers" --blocking-threads "$threads" --workers-kill-timeout "$graceful" server.wsgi:app

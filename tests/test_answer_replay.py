@@ -48,7 +48,8 @@ def test_a_repeated_get_is_replayed_as_the_app_answered_it(built, query_string, 
     config, _release = built
     app, entered = _app(config)
     reference, _ = _app(config, cache_entries=0)
-    assert isinstance(app.wsgi_app, AnswerReplay) and not isinstance(reference.wsgi_app, AnswerReplay)
+    # the replay sits just inside the outermost layer, server.ops.Observe (metrics and access log)
+    assert isinstance(app.wsgi_app.app, AnswerReplay) and not isinstance(reference.wsgi_app.app, AnswerReplay)
     client = app.test_client()
     first = client.get("/sparql", query_string=query_string, headers=headers)
     again = client.get("/sparql", query_string=query_string, headers=headers)
