@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable
+from urllib.parse import urljoin
 
 import pyoxigraph as ox
 
@@ -27,17 +29,112 @@ GRAPH_FORMATS = {
     "xml": ox.RdfFormat.RDF_XML,
 }
 
-_STRIP = re.compile(
-    r"""'''.*?'''|\"\"\".*?\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|<[^<>"{}|^`\\\s]*>|\#[^\n]*""",
+# one token of SPARQL, as far as the checks below need: strings and comments (skipped), IRIs, variables,
+# prefixed names, words, any other character
+_TOKEN = re.compile(
+    r"""'''.*?'''|\"\"\".*?\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|\#[^\n]*"""
+    r"""|<[^<>"{}|^`\\\s]*>|[?$]\w+|(?:[^\W\d][\w.-]*)?:(?:[\w.:%-]|\\.)*|\w+|\S""",
     re.DOTALL,
 )
-_SERVICE = re.compile(r"(?<![\w?$:])SERVICE(?![\w:])", re.IGNORECASE)
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 
-def refuse_outbound(query: str) -> None:
-    """Refuse ``SERVICE``: pyoxigraph would follow it to any address. Strings, IRIs and comments are ignored."""
-    if _SERVICE.search(_STRIP.sub(" ", query)):
-        raise UsageError("SERVICE (federated query) is not allowed: queries never reach other servers")
+def _tokens(query: str) -> list[str]:
+    """The query's tokens without strings and comments."""
+    return [t for t in _TOKEN.findall(query) if t[0] not in "'\"#"]
+
+
+def _resolver(tokens: list[str], prefixes: dict[str, str] | None) -> dict[str, str]:
+    """Prefix declarations (and BASE, under the key ``<base>``) of the query, over ``prefixes``."""
+    declared = dict(prefixes or {})
+    for i, token in enumerate(tokens[:-2]):
+        word = token.upper()
+        if word == "PREFIX" and tokens[i + 1].endswith(":") and tokens[i + 2].startswith("<"):
+            declared[tokens[i + 1][:-1]] = tokens[i + 2][1:-1]
+        elif word == "BASE" and tokens[i + 1].startswith("<"):
+            declared["<base>"] = tokens[i + 1][1:-1]
+    return declared
+
+
+def _iri(token: str, declared: dict[str, str]) -> str | None:
+    """The absolute IRI a token names, or None (a variable, an undeclared prefix, not an IRI)."""
+    if token.startswith("<") and token.endswith(">"):
+        iri = token[1:-1]
+        if _SCHEME.match(iri):
+            return iri
+        base = declared.get("<base>")
+        return urljoin(base, iri) if base else None
+    if ":" in token and token[0] not in "?$<":
+        prefix, _, local = token.partition(":")
+        namespace = declared.get(prefix)
+        return None if namespace is None else namespace + re.sub(r"\\(.)", r"\1", local)
+    return None
+
+
+def _targets(tokens: list[str], keyword: str) -> list[str]:
+    """The token naming what each ``keyword`` (SERVICE, LOAD) acts on, after an optional SILENT."""
+    found = []
+    for i, token in enumerate(tokens):
+        if token.upper() == keyword:
+            j = i + 1
+            if j < len(tokens) and tokens[j].upper() == "SILENT":
+                j += 1
+            found.append(tokens[j] if j < len(tokens) else "")
+    return found
+
+
+def _refuse_service(tokens: list[str], declared: dict[str, str], allow: Iterable[str]) -> None:
+    allowed = set(allow)
+    for target in _targets(tokens, "SERVICE"):
+        iri = _iri(target, declared)
+        if iri is not None and iri in allowed:
+            continue
+        if target[:1] in ("?", "$"):
+            raise UsageError(f"SERVICE {target} is not allowed: a federated query must name its endpoint")
+        shown = f"<{iri}>" if iri else target
+        raise UsageError(
+            f"SERVICE {shown} (federated query) is not allowed: queries never reach other servers "
+            "unless the endpoint is listed in the setting service_allow"
+        )
+
+
+def refuse_outbound(query: str, allow: Iterable[str] = (), prefixes: dict[str, str] | None = None) -> None:
+    """Refuse ``SERVICE``: pyoxigraph would follow it to any address. Strings and comments are ignored.
+
+    ``allow`` lists the endpoint IRIs ``SERVICE`` may name (in the query as IRIs or prefixed names);
+    ``SERVICE ?var`` is always refused."""
+    tokens = _tokens(query)
+    if any(t.upper() == "SERVICE" for t in tokens):
+        _refuse_service(tokens, _resolver(tokens, prefixes), allow)
+
+
+def refuse_load_and_service(update: str, allow: Iterable[str] = (), prefixes: dict[str, str] | None = None) -> None:
+    """For SPARQL Update: refuse ``LOAD`` (it reads any URL or local file) and ``SERVICE`` outside ``allow``."""
+    tokens = _tokens(update)
+    for target in _targets(tokens, "LOAD"):
+        raise UsageError(f"LOAD {target} is not allowed: updates never read from other servers or local files")
+    if any(t.upper() == "SERVICE" for t in tokens):
+        _refuse_service(tokens, _resolver(tokens, prefixes), allow)
+
+
+def dataset_clauses(query: str, prefixes: dict[str, str] | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The IRIs of the query's ``FROM`` and ``FROM NAMED`` clauses; a UsageError names one it cannot resolve."""
+    tokens = _tokens(query)
+    if not any(t.upper() == "FROM" for t in tokens):
+        return (), ()
+    declared = _resolver(tokens, prefixes)
+    default: list[str] = []
+    named: list[str] = []
+    for i, token in enumerate(tokens):
+        if token.upper() != "FROM" or i + 1 >= len(tokens):
+            continue
+        is_named = tokens[i + 1].upper() == "NAMED"
+        target = tokens[i + 2] if is_named and i + 2 < len(tokens) else tokens[i + 1]
+        iri = _iri(target, declared)
+        if iri is None:
+            raise UsageError(f"FROM{' NAMED' if is_named else ''} {target}: not an IRI this query declares")
+        (named if is_named else default).append(iri)
+    return tuple(default), tuple(named)
 
 
 def run_query(store: ox.Store, query: str, prefixes: dict[str, str] | None = None, substitutions=None):

@@ -28,13 +28,14 @@ from flask import Blueprint, Flask, Response, current_app, redirect, render_temp
 from flask.blueprints import BlueprintSetupState
 
 from graph.errors import Problem, SourceError, UsageError
+from graph.namespaces import PREFIXES
 from graph.queries import QueryFile, load_queries
-from graph.query import run_query
+from graph.query import refuse_outbound, run_query
 
-from . import conditional, openapi
+from . import conditional, openapi, query_pool
 from .errors import BadRequest, NotAcceptable, NotFound
 from .negotiation import Format, negotiate
-from .sparql import ResultCache
+from .sparql import TRUNCATED, ResultCache, run_in_pool
 from .store import get_store
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -186,9 +187,38 @@ def records(results: ox.QuerySolutions) -> tuple[list[str], list[dict[str, Any]]
     return columns, [{c: cell(solution[c]) for c in columns} for solution in results]
 
 
-def evaluate(store: ox.Store, query: QueryFile, bound: dict[ox.Variable, Any], fmt: Format, version: str) -> bytes:
-    """The answer's body in ``fmt``."""
-    results = run_query(store, query.text, substitutions=bound)
+def evaluate_pooled(
+    opened: Any, query: QueryFile, bound: dict[ox.Variable, Any], fmt: Format
+) -> tuple[bytes, str | None]:
+    """(body, truncation) of the answer in ``fmt``, evaluated in a worker of the query pool (``server.query_pool``:
+    the time limit ``query_timeout``, the caps on rows and bytes)."""
+    if not isinstance(opened.store, ox.Store):  # a remote store bounds its own queries
+        return evaluate(opened.store, query, bound, fmt, opened.version), None
+    config = current_app.config["SITEGRAPH"]
+    refuse_outbound(query.text)
+    job = query_pool.Job(
+        release_path=str(opened.release.path),
+        version=opened.version,
+        query=query.text,
+        results_format=fmt.key if fmt.kind is not None else "json",
+        max_rows=config.max_result_rows,
+        max_bytes=config.max_result_bytes,
+        prefixes=PREFIXES,
+        substitutions={variable.value: term for variable, term in bound.items()},
+    )
+    answer = run_in_pool(job, config.query_timeout, config)
+    if fmt.kind is not None:
+        return answer.body, answer.truncated
+    results = ox.parse_query_results(answer.body, format=ox.QueryResultsFormat.JSON)
+    return evaluate(opened.store, query, bound, fmt, opened.version, results), answer.truncated
+
+
+def evaluate(
+    store: Any, query: QueryFile, bound: dict[ox.Variable, Any], fmt: Format, version: str, results: Any = None
+) -> bytes:
+    """The answer's body in ``fmt``; ``results`` when already evaluated (by a worker), else evaluated here."""
+    if results is None:
+        results = run_query(store, query.text, substitutions=bound)
     if fmt.kind is not None:
         out = io.BytesIO()
         results.serialize(out, fmt.kind)
@@ -254,12 +284,15 @@ def run_query_file(name: str) -> Response:
     if not_modified is not None:
         not_modified.headers["Vary"] = "Accept"
         return not_modified
-    body = _cache().get(key)
-    if body is None:
-        body = evaluate(opened.store, query, bound, fmt, opened.version)
-        _cache().put(key, body)
+    cached = _cache().get(key)
+    if cached is None:
+        cached = evaluate_pooled(opened, query, bound, fmt)
+        _cache().put(key, cached)
+    body, truncated = cached
     response = Response(body, content_type=fmt.content_type)
     response.headers["Vary"] = "Accept"
+    if truncated:
+        response.headers[TRUNCATED] = truncated
     return conditional.tag(response, etag, opened.last_modified)
 
 

@@ -55,8 +55,18 @@ class UnsupportedMediaType(HttpProblem):
     status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
 
 
+class BadGateway(HttpProblem):
+    status, title, slug = 502, "Bad gateway", "bad-gateway"
+
+
 class ServiceUnavailable(HttpProblem):
     status, title, slug = 503, "Service unavailable", "unavailable"
+
+
+class QueryTimeout(ServiceUnavailable):
+    """A query stopped at its time limit (its worker process was killed); sent with ``Retry-After``."""
+
+    title, slug = "Query stopped", "query-timeout"
 
 
 def wants_json(req: Request) -> bool:

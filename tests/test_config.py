@@ -34,3 +34,9 @@ def test_unknown_setting_in_file_is_named(tmp_path: Path):
     file.write_text("bild_dir = 'x'\n", encoding="utf-8")
     with pytest.raises(UsageError, match="bild_dir"):
         load_config(file, environ={})
+
+
+@pytest.mark.parametrize(("name", "value"), [("query_workers", "0"), ("query_timeout", "0"), ("max_result_rows", "-5")])
+def test_numbers_below_their_minimum_are_refused(name: str, value: str):
+    with pytest.raises(UsageError, match=f"setting {name} \\(SITEGRAPH_{name.upper()}\\) is .*least allowed"):
+        load_config(environ={f"SITEGRAPH_{name.upper()}": value})

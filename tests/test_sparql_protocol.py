@@ -157,7 +157,7 @@ def test_client_mistakes_are_4xx_never_500(client):
     assert client.post("/sparql", data=SITES, content_type="text/plain").status_code == 415
     big = "SELECT * WHERE { ?s ?p ?o } #" + "x" * 1_100_000
     assert client.post("/sparql", data=big, content_type="application/sparql-query").status_code == 413
-    assert client.post("/sparql", data={"update": "CLEAR ALL"}).status_code == 405
+    assert client.post("/sparql", data={"update": "CLEAR ALL"}).status_code == 401  # writes need a bearer token
     assert client.post("/sparql", data={"nothing": "here"}).status_code == 400
     assert client.get("/sparql", query_string={"query": SITES, "default-graph-uri": "not an iri"}).status_code == 400
 
@@ -184,6 +184,7 @@ def test_service_description(client, built):
     service = next(graph.subjects(RDF.type, URIRef(SD + "Service")))
     assert str(graph.value(service, URIRef(SD + "endpoint"))) == "http://localhost/sparql"
     assert URIRef(SD + "SPARQL11Query") in set(graph.objects(service, URIRef(SD + "supportedLanguage")))
+    assert URIRef(SD + "SPARQL11Update") in set(graph.objects(service, URIRef(SD + "supportedLanguage")))
     assert len(set(graph.objects(service, URIRef(SD + "resultFormat")))) >= 8
     assert URIRef(SD + "UnionDefaultGraph") in set(graph.objects(service, URIRef(SD + "feature")))
     names = set(graph.objects(None, URIRef(SD + "name")))
