@@ -26,6 +26,7 @@ from .ontology import Ontology, load_ontology
 from .sources import Sources, read_sources
 from .store import Release, canonical_quads, dataset_version, dump_nquads, stable_prefixes, write_release
 from .validation import ValidationReport, load_shapes, validate_graph
+from .writes import CHANGES, change_log_bytes, reapply_changes, write_lock
 
 Progress = Callable[[str], None]
 
@@ -131,33 +132,55 @@ def _term(term):
     raise TypeError(f"unexpected RDF term {term!r}")
 
 
-def build(config: Config, progress: Progress | None = None) -> tuple[Compiled, Release]:
-    """Compile, refuse to write anything if the data does not conform, then write a new release."""
+def build(config: Config, progress: Progress | None = None, discard_writes: bool = False) -> tuple[Compiled, Release]:
+    """Compile, refuse to write anything if the data does not conform, then write a new release.
+
+    Writes committed to the current release (its ``changes.jsonl``) are applied again on top of the sources and
+    validated (``graph.writes.reapply_changes``), unless ``discard_writes``."""
     compiled = compile_dataset(config, progress)
     if not compiled.report.conforms:
         raise ValidationFailed(compiled.report.violations, compiled.report.text)
     steps = _Steps(progress)
     quads = steps.run("serialising", to_quads, compiled.dataset)
-    manifest = make_manifest(compiled, quads, config.project)
-    nquads = dump_nquads(quads)
-    version = dataset_version(nquads)
-    void_triples = steps.run("describing (VoID)", void.describe, quads, compiled.iris, version)
-    void_ttl = stable_prefixes(
-        ox.serialize(sorted(void_triples, key=str), format=ox.RdfFormat.TURTLE, prefixes=dump_prefixes())
-    )
-    documents = steps.run("documenting", release_files, config.project, compiled.ontology.graph, quads, compiled.iris)
-    release = steps.run(
-        "writing the store",
-        write_release,
-        config.path("build_dir"),
-        quads,
-        dump_prefixes(),
-        manifest,
-        {"void.ttl": void_ttl, **documents},
-        nquads,
-    )
+    build_dir = config.path("build_dir")
+    with write_lock(build_dir):  # no write may commit between reading its change log and switching releases
+        quads, change_log = steps.run(
+            "re-applying committed writes", reapply_writes, config, compiled, quads, discard_writes
+        )
+        manifest = make_manifest(compiled, quads, config.project)
+        if change_log:
+            manifest["changes"] = len(change_log)
+        nquads = dump_nquads(quads)
+        version = dataset_version(nquads)
+        void_triples = steps.run("describing (VoID)", void.describe, quads, compiled.iris, version)
+        void_ttl = stable_prefixes(
+            ox.serialize(sorted(void_triples, key=str), format=ox.RdfFormat.TURTLE, prefixes=dump_prefixes())
+        )
+        documents = steps.run(
+            "documenting", release_files, config.project, compiled.ontology.graph, quads, compiled.iris
+        )
+        if change_log:
+            documents[CHANGES] = change_log_bytes(change_log)
+        release = steps.run(
+            "writing the store",
+            write_release,
+            build_dir,
+            quads,
+            dump_prefixes(),
+            manifest,
+            {"void.ttl": void_ttl, **documents},
+            nquads,
+        )
     compiled.timings.update(steps.timings)
     return compiled, release
+
+
+def reapply_writes(
+    config: Config, compiled: Compiled, quads: list[ox.Quad], discard: bool
+) -> tuple[list[ox.Quad], list[dict]]:
+    """The current release's committed writes on top of the compiled sources (see ``graph.writes``)."""
+    shapes = load_shapes(config.project / "shapes")
+    return reapply_changes(config.path("build_dir"), quads, compiled.iris, shapes, discard)
 
 
 def dump_prefixes() -> dict[str, str]:

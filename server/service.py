@@ -56,6 +56,8 @@ def service_triples(root: str) -> list[ox.Triple]:
         ox.Triple(service, RDF_TYPE, _n(SD + "Service")),
         ox.Triple(service, _n(SD + "endpoint"), _n(root + "sparql")),
         ox.Triple(service, _n(SD + "supportedLanguage"), _n(SD + "SPARQL11Query")),
+        # updates are accepted with a write token (server/writes.py); so is the Graph Store Protocol at /graphs
+        ox.Triple(service, _n(SD + "supportedLanguage"), _n(SD + "SPARQL11Update")),
         ox.Triple(service, _n(SD + "defaultEntailmentRegime"), _n("http://www.w3.org/ns/entailment/Simple")),
         ox.Triple(service, _n(SD + "defaultDataset"), dataset),
         ox.Triple(dataset, RDF_TYPE, _n(SD + "Dataset")),
