@@ -24,6 +24,7 @@ class Setting:
     name: str
     default: Any
     help: str
+    minimum: float | None = None  # numbers below it are refused when the settings are read
 
     @property
     def env(self) -> str:
@@ -44,10 +45,47 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", 8000, "Port `sitegraph serve` listens on."),
     Setting("default_graph", "union", "Default graph of queries: `union` of all graphs, or `empty` (use GRAPH)."),
     Setting("cors_origins", "*", "Origins allowed to read query results cross-site (`*`, a list, or empty for none)."),
-    Setting("max_body_bytes", 1_000_000, "Largest request body accepted (bytes); larger gets 413."),
-    Setting("max_query_chars", 100_000, "Longest SPARQL query accepted (characters); longer gets 413."),
-    Setting("max_nesting", 200, "Deepest nesting of brackets accepted in a query (guards the parser's stack)."),
+    Setting("max_body_bytes", 1_000_000, "Largest request body accepted (bytes); larger gets 413.", minimum=1),
+    Setting("max_query_chars", 100_000, "Longest SPARQL query accepted (characters); longer gets 413.", minimum=1),
+    Setting(
+        "max_nesting", 200, "Deepest nesting of brackets accepted in a query (guards the parser's stack).", minimum=1
+    ),
     Setting("cache_entries", 2048, "Answers kept in memory per process (keyed by dataset version, query, format)."),
+    Setting("tokens_file", "instance/tokens.toml", "Write tokens by name, as SHA-256 digests (`sitegraph token`)."),
+    Setting(
+        "query_workers", 2, "Query worker processes per server process (each query runs in one; killable).", minimum=1
+    ),
+    Setting(
+        "query_timeout",
+        10.0,
+        "Seconds a query may run when it asks for no `timeout=`; then it is stopped.",
+        minimum=0.1,
+    ),
+    Setting(
+        "max_query_timeout", 60.0, "Largest `timeout=` (seconds) a request may ask for; more gets 400.", minimum=0.1
+    ),
+    Setting(
+        "max_result_rows",
+        100_000,
+        "Most rows (or triples) in one answer; longer answers are cut and say so.",
+        minimum=1,
+    ),
+    Setting(
+        "max_result_bytes", 50_000_000, "Largest answer body (bytes); longer answers are cut and say so.", minimum=1
+    ),
+    Setting("service_allow", (), "SPARQL endpoints SERVICE may call (IRIs, comma-separated); empty: none."),
+    Setting("store", "embedded", "Where queries run: `embedded` (the built release) or `remote` (a SPARQL 1.1 store)."),
+    Setting("remote_query_url", "", "Query endpoint of the remote store (store = remote), e.g. http://h:7878/query."),
+    Setting("remote_update_url", "", "Update endpoint of the remote store (for writes and `sitegraph push`)."),
+    Setting("remote_gsp_url", "", "Graph Store Protocol endpoint of the remote store (for `sitegraph push`)."),
+    Setting("remote_auth", "none", "Authentication to the remote store: none, basic, digest or bearer."),
+    Setting("remote_user", "", "User name for basic or digest authentication to the remote store."),
+    Setting("remote_password", "", "Password for the remote store (give it in the environment, not in a file)."),
+    Setting("remote_token", "", "Bearer token for the remote store (give it in the environment, not in a file)."),
+    Setting("remote_timeout", 30, "Seconds one request to the remote store may take (it has its own limit too)."),
+    Setting("remote_refresh_seconds", 5, "Seconds the remote's dataset version is trusted before it is checked again."),
+    Setting("remote_digest_max_quads", 50_000, "Up to this size the remote's version digests content, else counts."),
+    Setting("access_log", "json", "Access log: `json` (one JSON object per request on stderr) or `off`."),
 )
 
 
@@ -105,4 +143,20 @@ def load_config(
                 values[setting.name] = int(values[setting.name])
             except (TypeError, ValueError):
                 raise UsageError(f"setting {setting.name} ({setting.env}) must be a whole number") from None
+        elif isinstance(setting.default, float) and not isinstance(values[setting.name], float):
+            try:
+                values[setting.name] = float(values[setting.name])
+            except (TypeError, ValueError):
+                raise UsageError(f"setting {setting.name} ({setting.env}) must be a number") from None
+        elif isinstance(setting.default, tuple):
+            value = values[setting.name]
+            items = value.replace(",", " ").split() if isinstance(value, str) else value
+            if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
+                raise UsageError(f"setting {setting.name} ({setting.env}) must be a list of strings")
+            values[setting.name] = tuple(items)
+        if setting.minimum is not None and values[setting.name] < setting.minimum:
+            raise UsageError(
+                f"setting {setting.name} ({setting.env}) is {values[setting.name]}; "
+                f"the least allowed is {setting.minimum:g}"
+            )
     return Config(values)

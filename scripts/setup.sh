@@ -33,6 +33,25 @@ if [ "${1:-}" = "--test" ]; then
       sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
     fi
   fi
+  if ! command -v virtuoso-t >/dev/null 2>&1; then
+    # The push tests start their own virtuoso-t (own ini, temporary folder, loopback ports); the package's system
+    # service is not used, so it is stopped and disabled if the package started it.
+    echo "== installing Virtuoso for the push tests (Debian package virtuoso-opensource)"
+    preseed="virtuoso-opensource-7 virtuoso-opensource-7/dba-password password dba
+virtuoso-opensource-7 virtuoso-opensource-7/dba-password-again password dba"
+    stop_service="if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+        systemctl disable --now virtuoso-opensource-7 >/dev/null 2>&1 || true
+      else service virtuoso-opensource-7 stop >/dev/null 2>&1 || true; fi"
+    if [ "$(id -u)" = 0 ]; then
+      echo "$preseed" | debconf-set-selections
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq virtuoso-opensource >/dev/null
+      sh -c "$stop_service"
+    else
+      echo "$preseed" | sudo debconf-set-selections
+      sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq virtuoso-opensource >/dev/null
+      sudo sh -c "$stop_service"
+    fi
+  fi
 fi
 stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)${extras:+-test}"
 if [ ! -f "$stamp" ]; then

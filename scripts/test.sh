@@ -26,3 +26,11 @@ else
 fi
 echo "== pytest"
 .venv/bin/python -m pytest "$@"
+echo "== endpoint tests served from remote stores (store = remote): oxigraph serve, then Virtuoso"
+endpoint_tests=(tests/test_sparql_protocol.py tests/test_linked_data.py tests/test_api.py)
+.venv/bin/python -m pytest -q "${endpoint_tests[@]}" --store-backend oxigraph
+# Virtuoso 7.2 fails queries/figures-at-least.rq when the threshold has a fraction (e.g. 1000000.5): "22003 Error
+# SR128: Numeric value out of range for <temporary space column>" (a fractional xsd:decimal GROUP BY key together
+# with GROUP_CONCAT and an ORDER BY); the API test that sends such a threshold is left out here.
+.venv/bin/python -m pytest -q "${endpoint_tests[@]}" --store-backend virtuoso \
+  --deselect tests/test_api.py::test_typed_parameters_integer_decimal_and_language_tagged

@@ -7,6 +7,9 @@ on the first request (``server.store``). One blueprint per HTTP concern:
 - ``server.service``  service description, VoID (/.well-known/void), dumps (/dumps/…)
 - ``server.ui``       the query editor at /
 - ``server.api``      the canned-query API at /api (queries/*.rq, OpenAPI description)
+- ``server.writes``   SPARQL Update (/sparql, /update), Graph Store (/graphs), change log (/changes): bearer tokens
+- ``server.context``  the JSON-LD context of the release dumps at /context.jsonld
+- ``server.ops``      /health, /ready, /metrics and the access log (the outermost WSGI middleware)
 - ``server.linked_data``  entity pages: every IRI under the base dereferences (HTML and RDF);
   its helpers ``ld_graph`` (store reads), ``ld_views``, ``ld_sources``, ``ld_ontology`` (page data)
 """
@@ -26,7 +29,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.ensure_ascii = False
 
-    from . import api, cors, errors, linked_data, service, sparql, store, ui
+    from . import api, cors, errors, linked_data, ops, service, sparql, store, ui
 
     errors.init_app(app)
     store.init_app(app)
@@ -36,4 +39,11 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(ui.bp)
     app.register_blueprint(linked_data.bp)
     app.register_blueprint(api.bp)
+    from . import writes  # SPARQL Update, the Graph Store protocol and the change log (writes need a token)
+
+    app.register_blueprint(writes.bp)
+    from . import context  # the JSON-LD context of the release dumps, /context.jsonld
+
+    app.register_blueprint(context.bp)
+    ops.init_app(app)  # last: its middleware (metrics, access log) wraps everything above
     return app

@@ -15,12 +15,19 @@ revalidation done on every request against the dataset version the store holder 
 answered itself is replayed; requests with a body, an ``Origin`` (CORS headers depend on it), ``If-Modified-Since``
 without ``If-None-Match``, or any other method or path always go through Flask. With ``cache_entries = 0`` there is
 neither result cache nor replay.
+
+What no cache answers is evaluated in a worker process of ``server.query_pool``, with a time limit
+(``query_timeout``, or the request's ``timeout=`` up to ``max_query_timeout``) past which the worker is killed and
+the answer is a 503, and with answers cut at ``max_result_rows`` / ``max_result_bytes`` (the header
+``Sitegraph-Results-Truncated`` says so). FROM / FROM NAMED and the protocol's graph parameters may only name
+graphs of the release; SERVICE only the endpoints of ``service_allow``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
+import logging
+import math
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -34,15 +41,27 @@ from flask.blueprints import BlueprintSetupState
 from werkzeug.http import parse_etags
 
 from graph.errors import UsageError
-from graph.query import refuse_outbound
+from graph.query import dataset_clauses, refuse_outbound
 
-from . import conditional
-from .errors import BadRequest, MethodNotAllowed, PayloadTooLarge, QuerySyntaxError, UnsupportedMediaType
+from . import conditional, ops, query_pool
+from .errors import (
+    BadGateway,
+    BadRequest,
+    HttpProblem,
+    NotAcceptable,
+    PayloadTooLarge,
+    QuerySyntaxError,
+    QueryTimeout,
+    ServiceUnavailable,
+    UnsupportedMediaType,
+)
 from .negotiation import GRAPHS, HTML, RESULTS, Format, negotiate
 from .service import service_description
 from .store import get_store
 
 bp = Blueprint("sparql", __name__)
+log = logging.getLogger("sitegraph.server")
+TRUNCATED = "Sitegraph-Results-Truncated"  # response header: which cap cut the answer (rows=N or bytes=N)
 
 _IRI = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>\"{}|\\^`]*")
 _STRINGS_COMMENTS = re.compile(
@@ -95,15 +114,19 @@ def nesting_depth(query: str) -> int:
     return deepest
 
 
-def check_query(query: str, max_chars: int, max_nesting: int) -> None:
-    """Refuse what must never reach the engine: too long, nested too deep (the parser recurses), SERVICE."""
+def check_query(
+    query: str, max_chars: int, max_nesting: int, allow: tuple[str, ...] = ()
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Refuse what must never reach the engine: too long, nested too deep (the parser recurses), SERVICE (but
+    to the endpoints in ``allow``). Returns the IRIs of the query's FROM and FROM NAMED clauses."""
     if len(query) > max_chars:
         raise PayloadTooLarge(f"the query has {len(query)} characters; the limit is {max_chars}")
     depth = nesting_depth(query)
     if depth > max_nesting:
         raise BadRequest(f"the query is nested {depth} levels deep; the limit is {max_nesting}")
     try:
-        refuse_outbound(query)
+        refuse_outbound(query, allow)
+        return dataset_clauses(query)
     except UsageError as exc:
         raise BadRequest(str(exc)) from exc
 
@@ -138,7 +161,12 @@ def _read_request() -> tuple[str | None, str | None, list[str], list[str]]:
             raise BadRequest(f"the body is not valid {charset} text") from exc
         return body, None, args.getlist("default-graph-uri"), args.getlist("named-graph-uri")
     if mimetype == "application/sparql-update":
-        return None, "(update)", [], []
+        charset = request.mimetype_params.get("charset", "utf-8")
+        try:
+            body = request.get_data(cache=False).decode(charset)
+        except (LookupError, UnicodeDecodeError) as exc:
+            raise BadRequest(f"the body is not valid {charset} text") from exc
+        return None, body, [], []
     raise UnsupportedMediaType(
         f"POST a query as application/sparql-query or application/x-www-form-urlencoded, not {mimetype or 'no type'}"
     )
@@ -159,10 +187,12 @@ def sparql() -> Response:
         return Response(status=204, headers={"Allow": "GET, POST, OPTIONS"})
     config = current_app.config["SITEGRAPH"]
     query, update, default_graphs, named_graphs = _read_request()
-    if update is not None:
-        raise MethodNotAllowed(
-            "this endpoint is read-only: SPARQL Update is not accepted", headers={"Allow": "GET, POST, OPTIONS"}
-        )
+    if update is not None:  # SPARQL Update: for token holders only (server.writes)
+        if query is not None:
+            raise BadRequest("send either query= or update=, not both")
+        from .writes import handle_update
+
+        return handle_update(update)
     if query is None:
         if request.method == "POST":
             raise BadRequest("no query: send query= in the form, or the query as application/sparql-query")
@@ -170,14 +200,18 @@ def sparql() -> Response:
         if fmt is HTML:
             return redirect("/", code=303)
         return service_description(fmt)
-    if len(query) <= _MEMO_CHARS:
-        _checked(query, config.max_query_chars, config.max_nesting)
-    else:
-        check_query(query, config.max_query_chars, config.max_nesting)
+    timeout = _timeout(config)
+    check = _checked if len(query) <= _MEMO_CHARS else check_query
+    from_graphs, from_named = check(query, config.max_query_chars, config.max_nesting, tuple(config.service_allow))
 
     opened = get_store()
-    default = _graph_list(default_graphs, "default-graph-uri")
-    named = _graph_list(named_graphs, "named-graph-uri")
+    _graph_list(default_graphs, "default-graph-uri")
+    _graph_list(named_graphs, "named-graph-uri")
+    _refuse_unknown_graphs(
+        opened.release.manifest.get("graphs", {}),
+        [("FROM", from_graphs), ("FROM NAMED", from_named)],
+        [("default-graph-uri", default_graphs), ("named-graph-uri", named_graphs)],
+    )
     accept = request.headers.get("Accept")
     format_param = request.args.get("format") or request.form.get("format")
     key = hashlib.sha256(
@@ -192,12 +226,47 @@ def sparql() -> Response:
         return not_modified
     cached = _cache().get(key)
     if cached is None:
-        cached = _evaluate(opened.store, query, default, named, accept, format_param, config.default_graph)
+        query_dataset = bool(from_graphs or from_named)
+        cached = _evaluate(
+            opened, query, default_graphs, named_graphs, accept, format_param, config, timeout, query_dataset
+        )
         _cache().put(key, cached)
-    body, content_type = cached
+    body, content_type, truncated = cached
     response = Response(body, content_type=content_type)
     response.headers["Vary"] = "Accept"
+    if truncated:
+        response.headers[TRUNCATED] = truncated
     return conditional.tag(response, etag, opened.last_modified)
+
+
+def _timeout(config: Any) -> float:
+    """The request's ``timeout=`` (URL or form), within ``max_query_timeout``; ``query_timeout`` without one."""
+    raw = request.args.get("timeout")
+    if raw is None and request.mimetype == "application/x-www-form-urlencoded":
+        raw = request.form.get("timeout")
+    try:
+        return query_pool.timeout_seconds(raw, config.query_timeout, config.max_query_timeout)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+
+
+def _refuse_unknown_graphs(
+    graphs: Iterable[str], in_query: list[tuple[str, tuple[str, ...]]], in_request: list[tuple[str, list[str]]]
+) -> None:
+    """FROM / FROM NAMED and default-graph-uri / named-graph-uri select graphs of this dataset, nothing else:
+    a graph the release does not hold (a file, a URL) is a 400 naming it, and is never fetched."""
+    known = set(graphs)
+    for clause, iris in in_query:
+        for iri in iris:
+            if iri not in known:
+                raise BadRequest(
+                    f"{clause} <{iri}> is not a graph of this dataset: FROM selects graphs of the store and never "
+                    "loads anything (the graphs are listed in the service description, GET /sparql)"
+                )
+    for name, iris in in_request:
+        for iri in iris:
+            if iri not in known:
+                raise BadRequest(f"{name}={iri} is not a graph of this dataset (see the service description)")
 
 
 @lru_cache(maxsize=512)
@@ -206,23 +275,150 @@ def _negotiated(accept: str | None, kind: str, format_param: str | None) -> Form
     return negotiate(accept, GRAPHS if kind == "graphs" else RESULTS, format_param)
 
 
-def _evaluate(store, query, default, named, accept, format_param, default_graph_mode) -> tuple[bytes, str]:
-    kwargs: dict = {"named_graphs": named}
+def _formats(accept: str | None, format_param: str | None) -> dict[str, Format | NotAcceptable]:
+    """The negotiated format for each form of answer, or the NotAcceptable to raise if the query has that form."""
+    chosen: dict[str, Format | NotAcceptable] = {}
+    for kind in ("results", "graphs"):
+        try:
+            chosen[kind] = _negotiated(accept, kind, format_param)
+        except NotAcceptable as exc:
+            chosen[kind] = exc
+    return chosen
+
+
+def _evaluate(
+    opened: Any,
+    query: str,
+    default_graphs: list[str],
+    named_graphs: list[str],
+    accept: str | None,
+    format_param: str | None,
+    config: Any,
+    timeout: float,
+    query_dataset: bool = False,
+) -> tuple[bytes, str, str | None]:
+    """(body, content type, truncation) of the query, evaluated in a worker process of the query pool."""
+    formats = _formats(accept, format_param)
+    if not isinstance(opened.store, ox.Store):  # a remote store: it is asked in-process and has its own limits
+        return _evaluate_here(
+            opened.store,
+            query,
+            _graph_list(default_graphs, "default-graph-uri"),
+            _graph_list(named_graphs, "named-graph-uri"),
+            formats,
+            config,
+            timeout,
+        )
+    job = query_pool.Job(
+        release_path=str(opened.release.path),
+        version=opened.version,
+        query=query,
+        default_graphs=tuple(default_graphs) or None,
+        named_graphs=tuple(named_graphs) or None,
+        union_default=config.default_graph == "union",
+        query_dataset=query_dataset,
+        results_format=_key(formats["results"]),
+        graphs_format=_key(formats["graphs"]),
+        max_rows=config.max_result_rows,
+        max_bytes=config.max_result_bytes,
+    )
+    try:
+        answer = run_in_pool(job, timeout, config)
+    except query_pool.NoAcceptableFormat as exc:
+        raise formats[exc.args[0]] from None  # type: ignore[misc]
+    fmt = formats[answer.kind]
+    assert isinstance(fmt, Format)
+    return answer.body, fmt.content_type, answer.truncated
+
+
+def run_in_pool(job: query_pool.Job, timeout: float, config: Any) -> query_pool.Answer:
+    """The answer to ``job`` from this process's query pool, its failures as HTTP problems: a syntax error 400,
+    the time limit or a pool busy past it 503 (with Retry-After), a failed allowed SERVICE call 502."""
+    pool = query_pool.get_pool(config.query_workers)
+    retry = {"Retry-After": str(max(1, math.ceil(timeout)))}
+    try:
+        answer = pool.run(job, timeout)
+        if request:  # the access log's result_count (server/ops.py)
+            request.environ[ops.RESULT_COUNT] = answer.rows
+        return answer
+    except query_pool.QuerySyntax as exc:
+        raise QuerySyntaxError(f"SPARQL syntax error: {exc}") from exc
+    except query_pool.QueryStopped as exc:
+        ops.count_timeout()
+        ops.count_cancelled()  # its worker was killed mid-query
+        raise QueryTimeout(
+            f"the query was stopped after {timeout:g} s, its time limit (timeout= may ask for up to "
+            f"{config.max_query_timeout:g} s)",
+            headers=retry,
+        ) from exc
+    except query_pool.PoolBusy as exc:
+        raise ServiceUnavailable(f"{exc}; try again shortly", headers=retry) from exc
+    except query_pool.WorkerLost as exc:
+        log.error("%s; query: %.500s", exc, job.query)
+        raise HttpProblem(f"{exc}; the worker was replaced") from exc
+    except query_pool.QueryFailed as exc:
+        if config.service_allow and "SERVICE" in job.query.upper():
+            raise BadGateway(f"the query failed, maybe in its SERVICE call: {exc}") from exc
+        log.error("query evaluation failed: %s; query: %.500s", exc, job.query)
+        raise HttpProblem("the query could not be evaluated; the error was logged") from exc
+
+
+def _key(chosen: Format | NotAcceptable) -> str | None:
+    return chosen.key if isinstance(chosen, Format) else None
+
+
+def _evaluate_here(
+    store: Any,
+    query: str,
+    default: Any,
+    named: Any,
+    formats: dict[str, Format | NotAcceptable],
+    config: Any,
+    timeout: float,
+) -> tuple[bytes, str, str | None]:
+    """Evaluation by a remote store, asked from this process: the request's time limit is the remote request's,
+    and the answer is capped and marked truncated as the pool does (``graph.results``)."""
+    from graph.remote_store import RemoteStoreUnavailable
+    from graph.results import write_results, write_triples
+
+    kwargs: dict = {"named_graphs": named, "timeout": timeout}
     if default is not None:
         kwargs["default_graph"] = default
     else:
-        kwargs["use_default_graph_as_union"] = default_graph_mode == "union"
+        kwargs["use_default_graph_as_union"] = config.default_graph == "union"
     try:
         results = store.query(query, **kwargs)
     except SyntaxError as exc:
         raise QuerySyntaxError(f"SPARQL syntax error: {exc}") from exc
-    if isinstance(results, ox.QueryTriples):
-        fmt = _negotiated(accept, "graphs", format_param)
-        return ox.serialize(list(results), format=fmt.kind), fmt.content_type
-    fmt = _negotiated(accept, "results", format_param)
-    out = io.BytesIO()
-    results.serialize(out, fmt.kind)
-    return out.getvalue(), fmt.content_type
+    except RemoteStoreUnavailable as exc:
+        if _timed_out(exc):
+            raise QueryTimeout(
+                f"the query was stopped after {timeout:g} s, its time limit (timeout= may ask for up to "
+                f"{config.max_query_timeout:g} s)",
+                headers={"Retry-After": str(max(1, math.ceil(timeout)))},
+            ) from exc
+        raise
+    kind = "graphs" if isinstance(results, ox.QueryTriples) else "results"
+    fmt = formats[kind]
+    if isinstance(fmt, NotAcceptable):
+        raise fmt
+    if kind == "graphs":
+        written = write_triples(results, fmt.kind, config.max_result_rows, config.max_result_bytes)
+    else:
+        written = write_results(results, fmt.key, config.max_result_rows, config.max_result_bytes)
+    return written.body, fmt.content_type, written.truncated
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """Whether a remote failure was the time limit running out (an ``httpx`` timeout somewhere in its causes)."""
+    import httpx
+
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, httpx.TimeoutException):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 # ---------------------------------------------------------------- replay of answers, in front of Flask

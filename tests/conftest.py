@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from graph.cli import main
 from graph.config import Config, load_config
 from graph.store import Release
 from server import create_app
+from tests.remote_servers import oxigraph_server, virtuoso_server  # noqa: F401 (fixtures: real remote stores)
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_PARTS = ("ontology", "shapes", "graph/sources", "queries")
@@ -46,11 +47,57 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, Release]:
     return config, release
 
 
-@pytest.fixture(scope="module")
-def app(built: tuple[Config, Release]) -> Flask:
-    """The server's Flask app on the session's build (application factory, as in production)."""
+def copy_release(release: Release, build_dir: Path) -> Path:
+    """A build folder of its own holding a copy of ``release`` as its current release (for tests that write)."""
+    target = build_dir / "releases" / release.version
+    shutil.copytree(release.path, target)
+    (build_dir / "current").symlink_to(Path("releases") / release.version)
+    return build_dir
+
+
+@pytest.fixture
+def release_copy(built: tuple[Config, Release], tmp_path: Path) -> Config:
+    """Settings for a private copy of the session's build: its own build folder and tokens file, same project."""
+    config, release = built
+    build_dir = copy_release(release, tmp_path / "build")
+    overrides = {"build_dir": str(build_dir), "tokens_file": str(tmp_path / "tokens.toml")}
+    return load_config(overrides={**config.values, **overrides}, environ={})
+
+
+STORE_BACKENDS = ("embedded", "oxigraph", "virtuoso")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--store-backend",
+        choices=STORE_BACKENDS,
+        default="embedded",
+        help="Store behind the `app` fixture: the embedded release, or a real oxigraph / Virtuoso server loaded "
+        "with the session's build by `sitegraph push` (store = remote).",
+    )
+
+
+@pytest.fixture(scope="session")
+def served_config(request: pytest.FixtureRequest, built: tuple[Config, Release]) -> Config:
+    """The settings the `app` fixture serves with: the session's build, on the backend --store-backend names."""
     config, _release = built
-    return create_app(config)
+    backend = request.config.getoption("--store-backend")
+    if backend == "embedded":
+        return config
+    from tests.remote_backend import remote_config_for
+
+    remote = request.getfixturevalue(f"{backend}_server")
+    return remote_config_for(config, remote)
+
+
+@pytest.fixture(scope="module")
+def app(served_config: Config) -> Iterator[Flask]:
+    """The server's Flask app on the session's build (application factory, as in production)."""
+    app = create_app(served_config)
+    yield app
+    close = getattr(app.extensions["sitegraph.store"], "close", None)
+    if close is not None:  # the remote backend's HTTP connections
+        close()
 
 
 @pytest.fixture(scope="module")
