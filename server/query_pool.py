@@ -382,7 +382,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fd", type=int, required=True, help="file descriptor of the job pipe")
     parser.add_argument("--parent", type=int, required=True, help="pid of the server process")
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server; the workers end with its pipe
+    # Ctrl-C and a SIGTERM to the whole process group (systemd's default) reach the server, which finishes the
+    # requests in flight (their queries run here) and then ends the workers; a worker ends with its pipe anyway
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     serve(Connection(args.fd), args.parent)
 
 

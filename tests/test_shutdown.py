@@ -152,3 +152,55 @@ def test_sigterm_lets_the_request_in_flight_finish(built: tuple[Config, Release]
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
     log = [json.loads(line) for line in output if line.startswith("{")]
     assert any(e["route"] == "/sparql" and e["status"] == 200 for e in log), "the access log has the slow request"
+
+
+def test_sigterm_lets_a_write_in_flight_commit(built: tuple[Config, Release], tmp_path: Path):
+    """A write is never cut in half by a shutdown: the write that was running when SIGTERM came commits whole."""
+    from graph.store import current_release
+    from graph.tokens import add_token
+
+    from .conftest import copy_release
+
+    _config, release = built
+    build_dir = copy_release(release, tmp_path / "build")
+    token = add_token(tmp_path / "tokens.toml", "shutdown-test")
+    graph = "https://w3id.org/sitegraph/graph/partner/shutdown"
+    site = "https://w3id.org/sitegraph/id/site/chirchiq-technopark"
+    count = 6000  # enough that the write (parse, infer, validate, write a release) takes a few seconds
+    body = "".join(
+        f'<{site}> <http://www.w3.org/2004/02/skos/core#altLabel> "shutdown label {n}"@en .\n' for n in range(count)
+    ).encode()
+    os.environ["SITEGRAPH_TOKENS_FILE"] = str(tmp_path / "tokens.toml")
+    os.environ["SITEGRAPH_MAX_BODY_BYTES"] = str(len(body) + 1000)
+    try:
+        with granian(build_dir) as (proc, port, output):
+            answer: dict = {}
+
+            def write() -> None:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                try:
+                    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/n-triples"}
+                    conn.request("PUT", "/graphs?" + urlencode({"graph": graph}), body=body, headers=headers)
+                    response = conn.getresponse()
+                    answer["status"], answer["body"] = response.status, response.read()
+                    answer["at"] = time.monotonic()
+                finally:
+                    conn.close()
+
+            client = threading.Thread(target=write)
+            client.start()
+            time.sleep(1.0)  # the body is sent and the write is being evaluated
+            assert "status" not in answer, f"the write finished before the signal: make it larger ({answer})"
+            signalled = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            client.join(120)
+            assert proc.wait(SHUTDOWN_TIMEOUT + 10) == 0, "".join(output)
+    finally:
+        del os.environ["SITEGRAPH_TOKENS_FILE"], os.environ["SITEGRAPH_MAX_BODY_BYTES"]
+
+    assert answer.get("status") in (200, 201, 204), f"the write in flight got {answer}:\n{''.join(output)}"
+    assert answer["at"] > signalled
+    committed = current_release(build_dir)
+    assert committed.version != release.version
+    assert committed.manifest["graphs"][graph] == count  # all of it, not a part
+    assert committed.manifest["changes"] == 1
