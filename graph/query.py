@@ -29,19 +29,75 @@ GRAPH_FORMATS = {
     "xml": ox.RdfFormat.RDF_XML,
 }
 
-# one token of SPARQL, as far as the checks below need: strings and comments (skipped), IRIs, variables,
-# prefixed names, words, any other character
+# The lexical rules of SPARQL 1.1 (§19.8) that decide what is a string or a comment. They must agree with the
+# engine's: a string the check sees where pyoxigraph does not would hide a SERVICE from it. Long strings allow
+# escapes and up to two quotes in a row; a comment ends at a line feed *or* a carriage return. A string that is
+# not closed runs to the end of its line (short) or of the text (long): the engine refuses such a query anyway,
+# and lexing stays linear in the length of the text (a closing quote that must be found would make it quadratic).
+_LONG1 = r"""'''(?:(?:'|'')?(?:[^'\\]|\\.))*(?:'''|.*\Z)"""
+_LONG2 = r'''"""(?:(?:"|"")?(?:[^"\\]|\\.))*(?:"""|.*\Z)'''
+_SHORT1 = r"""'(?:[^'\\\n\r]|\\.)*'?"""
+_SHORT2 = r'''"(?:[^"\\\n\r]|\\.)*"?'''
+_COMMENT = r"\#[^\n\r]*"
+STRINGS_AND_COMMENTS = re.compile("|".join([_LONG1, _LONG2, _SHORT1, _SHORT2, _COMMENT]), re.DOTALL)
+# one token, as far as the checks below need: strings and comments (skipped), IRIs, variables, names (keywords,
+# and prefixed names with their local part), numbers, other words, any other character. Every alternative but
+# the IRI ends wherever its characters end, so no position is scanned twice.
 _TOKEN = re.compile(
-    r"""'''.*?'''|\"\"\".*?\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|\#[^\n]*"""
-    r"""|<[^<>"{}|^`\\\s]*>|[?$]\w+|(?:[^\W\d][\w.-]*)?:(?:[\w.:%-]|\\.)*|\w+|\S""",
+    "|".join([_LONG1, _LONG2, _SHORT1, _SHORT2, _COMMENT])
+    + r"""|<[^<>"{}|^`\\\x00-\x20]*>|[?$]\w+"""
+    + r"""|[^\W\d][\w.-]*(?::(?:[\w.:%-]|\\.)*)?|:(?:[\w.:%-]|\\.)*"""
+    + r"""|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\w+|\S""",
     re.DOTALL,
 )
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 def _tokens(query: str) -> list[str]:
-    """The query's tokens without strings and comments."""
-    return [t for t in _TOKEN.findall(query) if t[0] not in "'\"#"]
+    """The query's tokens without strings and comments.
+
+    Where ``<`` starts an IRI and where it is "less than" depends on the grammar, not on the characters; a quote
+    inside what looks like an IRI (``FILTER(?a<'>')``) would make this lexer and the engine's disagree about where
+    a string starts, so such IRIs are refused (percent-encode the quote: ``%27``, ``%22``)."""
+    tokens = [t for t in _TOKEN.findall(query) if t[0] not in "'\"#"]
+    for token in tokens:
+        if token[0] == "<" and len(token) > 1 and ("'" in token or '"' in token):
+            raise UsageError(f"{token[:60]}: an IRI with a quote character is not accepted; write it as %27 or %22")
+    return tokens
+
+
+def nesting_depth(query: str) -> int:
+    """The deepest nesting of ( { [ outside strings and comments, counted two ways and the larger kept: without
+    the brackets inside IRIs, and with them (where ``<`` is "less than", they are the engine's brackets too).
+    A closing bracket never takes the count below zero."""
+    tokens = [t for t in _TOKEN.findall(query) if t[0] not in "'\"#"]
+    plain = "".join(t for t in tokens if len(t) == 1)
+    with_iris = "".join(t for t in tokens if len(t) == 1 or t[0] == "<")
+    return max(_depth(plain), _depth(with_iris))
+
+
+def _depth(text: str) -> int:
+    depth = deepest = 0
+    for char in text:
+        if char in "({[":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")}]" and depth:
+            depth -= 1
+    return deepest
+
+
+def _glued(tokens: list[str], keyword: str) -> str | None:
+    """A token that holds ``keyword`` without being it: pyoxigraph's parser matches keywords without looking at
+    what follows, so ``SERVICESILENT``, ``trueSERVICE`` or ``SERVICE:x`` (with ``PREFIX :``) are a SERVICE to it.
+    Words and the prefix part of prefixed names are looked at; variables, IRIs and strings are not."""
+    for token in tokens:
+        if token[0] in "?$<":
+            continue
+        word = token.partition(":")[0] if ":" in token else token
+        if keyword in word.upper() and token.upper() != keyword:
+            return token
+    return None
 
 
 def _resolver(tokens: list[str], prefixes: dict[str, str] | None) -> dict[str, str]:
@@ -104,13 +160,22 @@ def refuse_outbound(query: str, allow: Iterable[str] = (), prefixes: dict[str, s
     ``allow`` lists the endpoint IRIs ``SERVICE`` may name (in the query as IRIs or prefixed names);
     ``SERVICE ?var`` is always refused."""
     tokens = _tokens(query)
+    _refuse_glued(tokens, "SERVICE")
     if any(t.upper() == "SERVICE" for t in tokens):
         _refuse_service(tokens, _resolver(tokens, prefixes), allow)
+
+
+def _refuse_glued(tokens: list[str], keyword: str) -> None:
+    glued = _glued(tokens, keyword)
+    if glued is not None:
+        raise UsageError(f"{glued!r} holds the keyword {keyword}, which is not allowed here; write names apart")
 
 
 def refuse_load_and_service(update: str, allow: Iterable[str] = (), prefixes: dict[str, str] | None = None) -> None:
     """For SPARQL Update: refuse ``LOAD`` (it reads any URL or local file) and ``SERVICE`` outside ``allow``."""
     tokens = _tokens(update)
+    _refuse_glued(tokens, "LOAD")
+    _refuse_glued(tokens, "SERVICE")
     for target in _targets(tokens, "LOAD"):
         raise UsageError(f"LOAD {target} is not allowed: updates never read from other servers or local files")
     if any(t.upper() == "SERVICE" for t in tokens):

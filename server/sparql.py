@@ -42,6 +42,7 @@ from werkzeug.http import parse_etags
 
 from graph.errors import UsageError
 from graph.query import dataset_clauses, refuse_outbound
+from graph.query import nesting_depth as query_nesting_depth
 
 from . import conditional, ops, query_pool
 from .errors import (
@@ -64,10 +65,6 @@ log = logging.getLogger("sitegraph.server")
 TRUNCATED = "Sitegraph-Results-Truncated"  # response header: which cap cut the answer (rows=N or bytes=N)
 
 _IRI = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>\"{}|\\^`]*")
-_STRINGS_COMMENTS = re.compile(
-    r"""'''.*?'''|\"\"\".*?\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|<[^<>"{}|^`\\\s]*>|\#[^\n]*""",
-    re.DOTALL,
-)
 
 
 class ResultCache:
@@ -103,15 +100,8 @@ def _cache() -> ResultCache:
 
 
 def nesting_depth(query: str) -> int:
-    """The deepest nesting of ( { [ outside strings, IRIs and comments."""
-    depth = deepest = 0
-    for char in _STRINGS_COMMENTS.sub(" ", query):
-        if char in "({[":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in ")}]":
-            depth -= 1
-    return deepest
+    """The deepest nesting of ( { [ outside strings and comments (``graph.query.nesting_depth``)."""
+    return query_nesting_depth(query)
 
 
 def check_query(
@@ -175,10 +165,15 @@ def _read_request() -> tuple[str | None, str | None, list[str], list[str]]:
 def _graph_list(values: list[str], name: str) -> list[ox.NamedNode] | None:
     if not values:
         return None
+    nodes = []
     for value in values:
         if not _IRI.fullmatch(value):
             raise BadRequest(f"{name}={value!r} is not an absolute IRI")
-    return [ox.NamedNode(v) for v in values]
+        try:
+            nodes.append(ox.NamedNode(value))
+        except ValueError as exc:  # what the pattern lets through but RFC 3987 does not (%zz, a second #, …)
+            raise BadRequest(f"{name}={value!r} is not a valid IRI: {exc}") from exc
+    return nodes
 
 
 @bp.route("/sparql", methods=["GET", "POST", "OPTIONS"])
@@ -334,7 +329,7 @@ def _evaluate(
 def run_in_pool(job: query_pool.Job, timeout: float, config: Any) -> query_pool.Answer:
     """The answer to ``job`` from this process's query pool, its failures as HTTP problems: a syntax error 400,
     the time limit or a pool busy past it 503 (with Retry-After), a failed allowed SERVICE call 502."""
-    pool = query_pool.get_pool(config.query_workers)
+    pool = query_pool.get_pool(config.query_workers, config.query_memory_mb)
     retry = {"Retry-After": str(max(1, math.ceil(timeout)))}
     try:
         answer = pool.run(job, timeout)
@@ -354,8 +349,13 @@ def run_in_pool(job: query_pool.Job, timeout: float, config: Any) -> query_pool.
     except query_pool.PoolBusy as exc:
         raise ServiceUnavailable(f"{exc}; try again shortly", headers=retry) from exc
     except query_pool.WorkerLost as exc:
+        ops.count_cancelled()
         log.error("%s; query: %.500s", exc, job.query)
-        raise HttpProblem(f"{exc}; the worker was replaced") from exc
+        raise ServiceUnavailable(
+            f"the query's worker ended before answering — possibly over its memory limit of "
+            f"{config.query_memory_mb} MB (setting query_memory_mb); it was replaced, try again or ask less",
+            headers=retry,
+        ) from exc
     except query_pool.QueryFailed as exc:
         if config.service_allow and "SERVICE" in job.query.upper():
             raise BadGateway(f"the query failed, maybe in its SERVICE call: {exc}") from exc
