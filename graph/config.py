@@ -56,6 +56,12 @@ SETTINGS: tuple[Setting, ...] = (
         "query_workers", 2, "Query worker processes per server process (each query runs in one; killable).", minimum=1
     ),
     Setting(
+        "query_memory_mb",
+        2048,
+        "Address-space limit of each query worker (MB); a query past it ends its worker and gets a 503.",
+        minimum=1024,  # an idle worker reserves about 600 MB of address space (engine threads, allocator arenas)
+    ),
+    Setting(
         "query_timeout",
         10.0,
         "Seconds a query may run when it asks for no `timeout=`; then it is stopped.",

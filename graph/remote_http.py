@@ -17,6 +17,11 @@ idempotent: queries, GSP GET, PUT and DELETE always; updates and GSP POST only w
 (``idempotent=True``; ``INSERT DATA`` without blank nodes and ``DROP`` are). Everything else fails at once with
 a :class:`RemoteError` that names the method, the URL (without credentials), the HTTP status and the start of
 the server's message; :class:`RemoteAuthError` for 401/403, :class:`RemoteUnavailable` when retries ran out.
+
+A request may carry its own time limit (``timeout_s=``, as the server's ``/sparql`` does with the query's limit):
+it is then an overall deadline for that attempt — connecting, waiting and reading the whole answer, checked
+between the chunks of the body — and not httpx's per-read timeout, which a slowly trickling answer never trips.
+One client (one connection pool) serves every limit.
 """
 
 from __future__ import annotations
@@ -328,9 +333,13 @@ class RemoteClient:
             )
         return self.config.gsp_url
 
-    def _send(self, method: str, url: str, *, idempotent: bool, **kwargs: object) -> httpx.Response:
-        """One request with retries; returns a 2xx response or raises a RemoteError."""
+    def _send(
+        self, method: str, url: str, *, idempotent: bool, timeout_s: float | None = None, **kwargs: object
+    ) -> httpx.Response:
+        """One request with retries; returns a 2xx response or raises a RemoteError. With ``timeout_s``, each
+        attempt must be answered completely within that many seconds (see the module docstring)."""
         shown = redact(url)
+        limit = self.config.timeout_s if timeout_s is None else timeout_s
         retries = max(0, self.config.retries)
         attempt = 0
         while True:
@@ -338,11 +347,14 @@ class RemoteClient:
             wait: float | None = None
             status: int | None = None
             try:
-                response = self._http.request(method, url, **kwargs)  # type: ignore[arg-type]
+                if timeout_s is None:
+                    response = self._http.request(method, url, **kwargs)  # type: ignore[arg-type]
+                else:
+                    response = self._request_within(method, url, timeout_s, kwargs)
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                 reason = f"cannot connect ({error or type(error).__name__})"
             except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as error:
-                reason = f"no answer within {self.config.timeout_s:g} s ({type(error).__name__})"
+                reason = f"no answer within {limit:g} s ({type(error).__name__})"
                 if not idempotent:
                     raise RemoteUnavailable(
                         method, shown, None, reason + "; not retried (the request may have been applied)"
@@ -378,6 +390,24 @@ class RemoteClient:
             delay = min(delay, self.config.max_backoff_s)
             self._on_retry(RetryEvent(method, shown, reason, attempt, retries, delay))
             self._sleep(delay)
+
+    def _request_within(self, method: str, url: str, seconds: float, kwargs: dict[str, object]) -> httpx.Response:
+        """The request, answered completely within ``seconds`` (else ``httpx.ReadTimeout``), body read."""
+        deadline = time.monotonic() + seconds
+        request = self._http.build_request(
+            method, url, timeout=httpx.Timeout(seconds, connect=min(seconds, self.config.connect_timeout_s)), **kwargs
+        )  # type: ignore[arg-type]
+        response = self._http.send(request, stream=True)
+        chunks: list[bytes] = []
+        try:
+            for chunk in response.iter_raw():
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout(f"the answer took longer than {seconds:g} s", request=request)
+        finally:
+            response.close()
+        # a response holding the raw body: reading it decodes any Content-Encoding, as httpx would have
+        return httpx.Response(response.status_code, headers=response.headers, content=b"".join(chunks), request=request)
 
 
 def check_iri(iri: str) -> str:

@@ -284,13 +284,17 @@ class _DatasetClient(RemoteClient):
     ``FROM`` (the union option wins) but honours the parameters.
     """
 
-    def query_with_dataset(self, query: str, accept: str, dataset: Dataset | None) -> QueryResult:
+    def query_with_dataset(
+        self, query: str, accept: str, dataset: Dataset | None, timeout: float | None = None
+    ) -> QueryResult:
         data: dict[str, Any] = {"query": query}
         if dataset is not None:
             data["default-graph-uri"], data["named-graph-uri"] = dataset
         # idempotent=False: a query that ran out of time is not sent again (it would take as long); a refused
         # connection is still retried once
-        response = self._send("POST", self.config.query_url, idempotent=False, data=data, headers={"Accept": accept})
+        response = self._send(
+            "POST", self.config.query_url, idempotent=False, timeout_s=timeout, data=data, headers={"Accept": accept}
+        )
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         return QueryResult(response.content, content_type)
 
@@ -304,7 +308,7 @@ class RemoteStore:
         self.graph_namespace = self.base_iri + "graph/"
         self.genid = self.base_iri + GENID
         self._lock = threading.Lock()
-        self._clients: dict[float, RemoteClient] = {}
+        self._http: _DatasetClient | None = None  # one client (one connection pool) for every time limit
         self.graphs: list[str] = []  # the dataset's graphs, set by dataset_state()
         self._patterns: OrderedDict[tuple, list[ox.Quad]] = OrderedDict()
         self._blank: list[ox.Quad] | None = None
@@ -316,31 +320,32 @@ class RemoteStore:
 
     def close(self) -> None:
         with self._lock:
-            clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
+            client, self._http = self._http, None
+        if client is not None:
             client.close()
 
     def __del__(self) -> None:  # the CLI opens a store for one command and never closes it explicitly
         with contextlib.suppress(Exception):  # at interpreter exit, modules may already be gone
             self.close()
 
-    def _client(self, timeout: float | None) -> RemoteClient:
-        seconds = self.settings.timeout if timeout is None else float(timeout)
+    def _client(self) -> _DatasetClient:
         with self._lock:
-            client = self._clients.get(seconds)
-            if client is None:
-                client = self._clients[seconds] = _DatasetClient(self.settings.client_config(seconds))
-            return client
+            if self._http is None:
+                self._http = _DatasetClient(self.settings.client_config())
+            return self._http
 
     # --- the protocol -------------------------------------------------------------------------------------
 
     def request(
         self, query: str, accept: str, dataset: Dataset | None = None, timeout: float | None = None
     ) -> QueryResult:
-        """POST ``query`` to the query endpoint; failures as ``RemoteStoreUnavailable`` or ``SyntaxError``."""
+        """POST ``query`` to the query endpoint, answered completely within ``timeout`` seconds (default
+        ``remote_timeout``; the remote's own limit applies too); failures as ``RemoteStoreUnavailable`` or
+        ``SyntaxError``."""
         url = redact(self.settings.query_url)
+        seconds = self.settings.timeout if timeout is None else float(timeout)
         try:
-            return self._client(timeout).query_with_dataset(query, accept, dataset)
+            return self._client().query_with_dataset(query, accept, dataset, seconds)
         except RemoteAuthError as exc:
             raise RemoteStoreUnavailable(
                 f"the remote SPARQL store at {url} refused the credentials (HTTP {exc.status}): {exc.message}; "

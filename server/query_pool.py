@@ -14,7 +14,12 @@ with ``Retry-After``. A query that finds every worker busy waits at most as long
 never hangs. Workers end with the server process: they read their job pipe, which closes when the server dies,
 and check the parent's pid while idle; ``close_all`` (at exit, and in tests) kills them.
 
-Run as ``python -m server.query_pool --fd N --parent PID``: that is how the pool starts a worker.
+Each worker limits its own address space to ``query_memory_mb`` (``RLIMIT_AS``), so a query that would take the
+host's memory (a huge ``GROUP_CONCAT``, a sorted cartesian product) ends its worker instead — the server answers
+503 (``WorkerLost``) and starts a replacement — rather than leaving the kernel's OOM killer to pick a process,
+maybe the web one.
+
+Run as ``python -m server.query_pool --fd N --parent PID [--memory-mb M]``: that is how the pool starts a worker.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import logging
 import math
 import os
 import queue
+import resource
 import signal
 import subprocess
 import sys
@@ -117,7 +123,7 @@ class WorkerLost(Exception):
 
 
 class _Worker:
-    def __init__(self) -> None:
+    def __init__(self, memory_mb: int | None = None) -> None:
         ours, theirs = Pipe()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
@@ -130,6 +136,8 @@ class _Worker:
             "--parent",
             str(os.getpid()),
         ]
+        if memory_mb is not None:
+            command += ["--memory-mb", str(memory_mb)]
         self.process = subprocess.Popen(command, pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL)
         theirs.close()
         self.conn: Connection = ours
@@ -152,12 +160,14 @@ class _Worker:
 
 
 class QueryPool:
-    """``size`` worker processes; ``run(job, timeout)`` evaluates a job in one of them, killing it at the limit."""
+    """``size`` worker processes; ``run(job, timeout)`` evaluates a job in one of them, killing it at the limit.
+    ``memory_mb``: each worker's address-space limit (None: no limit)."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, memory_mb: int | None = None) -> None:
         if size < 1:
             raise ValueError(f"query_workers is {size}; at least 1 worker is needed")
         self.size = size
+        self.memory_mb = memory_mb
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._workers: set[_Worker] = set()  # starting, idle or busy
         self._starting = 0
@@ -171,7 +181,7 @@ class QueryPool:
         """Start workers until there are ``size`` of them."""
         with self._lock:
             while not self._closed and len(self._workers) < self.size:
-                worker = _Worker()
+                worker = _Worker(self.memory_mb)
                 self._workers.add(worker)
                 self._starting += 1
                 threading.Thread(target=self._await_ready, args=(worker,), daemon=True).start()
@@ -231,6 +241,12 @@ class QueryPool:
             self._discard(worker)
             self._fill()
             raise WorkerLost(f"the query worker (pid {worker.pid}) ended while evaluating the query") from exc
+        except BaseException:
+            # anything else between sending and the reply (a job or an answer that does not pickle, MemoryError,
+            # KeyboardInterrupt): the worker's state is unknown, so it is replaced, never left counted but unused
+            self._discard(worker)
+            self._fill()
+            raise
         if reply is None:
             log.warning("query stopped after %g s; worker %s killed", timeout, worker.pid)
             self._discard(worker)
@@ -270,16 +286,25 @@ class QueryPool:
                 self._idle.get_nowait()
 
 
-_pools: dict[int, QueryPool] = {}
+_pools: dict[tuple[int, int | None], QueryPool] = {}
 _pools_lock = threading.Lock()
 
 
-def get_pool(size: int) -> QueryPool:
-    """This process's pool of ``size`` workers, started lazily; a forked child never uses its parent's pool."""
+def get_pool(size: int, memory_mb: int | None = None) -> QueryPool:
+    """This process's pool of ``size`` workers limited to ``memory_mb`` each, started lazily; a forked child never
+    uses its parent's pool. Without ``memory_mb``, the pool of ``size`` workers already started if any (tests look
+    at the server's pool that way), else one without a memory limit."""
     with _pools_lock:
-        pool = _pools.get(size)
-        if pool is None or pool.pid != os.getpid() or pool._closed:
-            pool = _pools[size] = QueryPool(size)
+        for key, pool in list(_pools.items()):
+            if pool.pid != os.getpid() or pool._closed:
+                del _pools[key]
+        if memory_mb is None:
+            same_size = [pool for (n, _mb), pool in _pools.items() if n == size]
+            if same_size:
+                return same_size[-1]
+        pool = _pools.get((size, memory_mb))
+        if pool is None:
+            pool = _pools[(size, memory_mb)] = QueryPool(size, memory_mb)
         return pool
 
 
@@ -381,12 +406,25 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="A sitegraph query worker (started by the server's query pool).")
     parser.add_argument("--fd", type=int, required=True, help="file descriptor of the job pipe")
     parser.add_argument("--parent", type=int, required=True, help="pid of the server process")
+    parser.add_argument("--memory-mb", type=int, default=None, help="address-space limit of this worker (MB)")
     args = parser.parse_args(argv)
+    if args.memory_mb is not None:
+        limit_memory(args.memory_mb)
     # Ctrl-C and a SIGTERM to the whole process group (systemd's default) reach the server, which finishes the
     # requests in flight (their queries run here) and then ends the workers; a worker ends with its pipe anyway
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     serve(Connection(args.fd), args.parent)
+
+
+def limit_memory(megabytes: int) -> None:
+    """Limit this process's address space (``RLIMIT_AS``) to ``megabytes``: past it, allocations fail and the
+    engine aborts, which ends the worker and not the host's other processes. Never raises the hard limit."""
+    wanted = megabytes * 1024 * 1024
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
 
 
 def timeout_seconds(raw: str | None, default: float, maximum: float) -> float:
