@@ -20,7 +20,7 @@ without it the counts are this process's. The store's size and version are read 
 For other modules (call them in the process that serves the request):
 
 - ``count_timeout()``: a query was stopped because it ran past its time limit
-- ``count_cancelled()``: a query was cancelled before it finished (its worker process killed: past its limit)
+- ``count_cancelled()``: a query was cancelled before it finished (its worker killed at the time limit, or ended)
 - ``count_write(outcome)``: a write request ended; ``outcome`` is one of a small fixed set (``committed``,
   ``rejected``, ``conflict``, ``failed``, …), never free text
 - ``environ[QUERY_TEXT]``: the SPARQL text of the request, when it is not a GET ``?query=`` of /sparql (hashed
@@ -113,8 +113,8 @@ def count_timeout() -> None:
 
 
 def count_cancelled() -> None:
-    """One query cancelled before it finished: the worker process evaluating it was killed (so far only at its
-    time limit; pyoxigraph cannot stop a query any other way, and a client that goes away does not stop it)."""
+    """One query cancelled before it finished: the worker process evaluating it was killed at the query's time
+    limit, or ended on its own (over its memory limit); a client that goes away does not stop a query."""
     metrics().cancelled.inc()
 
 
