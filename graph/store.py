@@ -16,8 +16,10 @@ release keep working.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -31,6 +33,7 @@ from .errors import UsageError
 CURRENT = "current"
 RELEASES = "releases"
 KEEP_RELEASES = 3
+log = logging.getLogger("sitegraph.store")
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,6 @@ def write_release(
     nquads = dump_nquads(quads) if nquads is None else nquads
     version = dataset_version(nquads)
     manifest = {**manifest, "version": version}
-    target = releases / version
     files = {
         "sitegraph.nq": nquads,
         "sitegraph.trig": dump_trig(quads, prefixes),
@@ -97,10 +99,8 @@ def write_release(
         # written last: its presence marks a complete release
         "manifest.json": (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8"),
     }
-    same = (target / "store").is_dir() and all(
-        (target / name).is_file() and (target / name).read_bytes() == content for name, content in files.items()
-    )
-    if not same:
+    target = _release_folder(releases, version, files)
+    if not target.exists():
         tmp = build_dir / f".tmp-{uuid.uuid4().hex}"
         try:
             tmp.mkdir()
@@ -111,25 +111,74 @@ def write_release(
             del store
             for name, content in files.items():
                 (tmp / name).write_bytes(content)
-            if target.exists():  # an earlier release of the same data, made by another version of the code
-                shutil.rmtree(target)
-            os.replace(tmp, target)
+            _fsync_tree(tmp)  # the files are on disk before any name points at them
+            os.replace(tmp, target)  # target does not exist: an existing release is never replaced
+            _fsync_dir(releases)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
     link_tmp = build_dir / f".current-{uuid.uuid4().hex}"
-    os.symlink(Path(RELEASES) / version, link_tmp)
+    os.symlink(Path(RELEASES) / target.name, link_tmp)
     os.replace(link_tmp, build_dir / CURRENT)
-    _prune(releases, keep={version})
+    _fsync_dir(build_dir)  # the switch itself survives a power loss
+    # committed from here on: tidying up must not turn a committed release into an error
+    try:
+        _prune(build_dir, keep={target.name})
+    except OSError as exc:
+        log.warning("could not remove old releases in %s: %s", releases, exc)
     return Release(target, version, manifest)
 
 
-def _prune(releases: Path, keep: set[str]) -> None:
-    """Keep the newest few releases (readers may still have the previous one open)."""
+def _release_folder(releases: Path, version: str, files: dict[str, bytes]) -> Path:
+    """Where the release goes: ``releases/<version>``, or an existing folder holding exactly these files, or,
+    when ``<version>`` exists with other files (an undo write returning to an older version with a longer change
+    log; a rebuild with changed documents), a new ``<version>-<8 hex>``. A folder that exists is never deleted
+    or replaced: ``current`` (or a reader) may point at it."""
+    target = releases / version
+    candidates = [target, *sorted(releases.glob(f"{version}-*"))]
+    for folder in candidates:
+        if (folder / "store").is_dir() and all(
+            (folder / name).is_file() and (folder / name).read_bytes() == content for name, content in files.items()
+        ):
+            return folder
+    while target.exists() or target.is_symlink():
+        target = releases / f"{version}-{uuid.uuid4().hex[:8]}"
+    return target
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    """fsync every file under ``root``, then every folder (deepest first), so their entries are durable too."""
+    folders = []
+    for folder, _dirs, names in os.walk(root):
+        folders.append(folder)
+        for name in names:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    for folder in reversed(folders):
+        _fsync_dir(Path(folder))
+
+
+def _prune(build_dir: Path, keep: set[str]) -> None:
+    """Keep the newest few releases (readers may still have the previous one open); never the one ``current``
+    points at, nor those in ``keep``."""
+    releases = build_dir / RELEASES
+    with contextlib.suppress(OSError):  # no current link yet
+        keep = keep | {os.path.basename(os.readlink(build_dir / CURRENT))}
     others = sorted(
         (p for p in releases.iterdir() if p.name not in keep), key=lambda p: p.stat().st_mtime, reverse=True
     )
-    for old in others[KEEP_RELEASES - 1 :]:
+    for old in others[max(KEEP_RELEASES - len(keep), 0) :]:
         shutil.rmtree(old, ignore_errors=True)
 
 

@@ -128,13 +128,15 @@ class TokenFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, ...] | None = None
         self._tokens: dict[str, Token] = {}
 
     def tokens(self) -> dict[str, Token]:
         try:
             stat = self.path.stat()
-            stamp = (stat.st_mtime_ns, stat.st_size)
+            # the inode too: ``save_tokens`` replaces the file (a new inode), so a token removed within the
+            # same clock tick and leaving the same size is still noticed at once
+            stamp = (stat.st_ino, stat.st_dev, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
         except FileNotFoundError:
             self._stamp, self._tokens = None, {}
             return {}

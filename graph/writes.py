@@ -34,6 +34,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -70,6 +71,7 @@ OWN_FILES = {"sitegraph.nq", "sitegraph.trig", "manifest.json", "void.ttl", CHAN
 #: Above this many focus nodes, validating them one shape at a time costs as much as validating everything.
 FOCUS_LIMIT = 300
 LOCK_TIMEOUT = 60.0
+logger = logging.getLogger("sitegraph.writes")
 
 
 class WriteError(UsageError):
@@ -867,7 +869,8 @@ def apply_change_remote(
     it is refused or a dry run, send one update request: ``DELETE DATA`` with the data and inferred quads that go,
     ``INSERT DATA`` with those that come and the change-log record (graph ``<base>graph/changes``), so the log
     is exactly as current as the data. ``version`` (optional) returns the remote's dataset version; it is called
-    before and after the update. Raises WriteError, WriteRejected, WriteBusy and RemoteWriteFailed."""
+    before and after the update. If the call after a committed update fails, the write still succeeds, with
+    ``version`` "" (unknown; logged as a warning). Raises WriteError, WriteRejected, WriteBusy and RemoteWriteFailed."""
     if change.operation == "update":
         refuse_outbound_update(change.update or "")
     build_dir = config.path("build_dir")
@@ -945,7 +948,13 @@ def apply_change_remote(
         except RemoteError as exc:
             raise RemoteWriteFailed(f"the remote store did not take the write: {exc}") from exc
         timings["commit"] = time.perf_counter() - mark
-        result.committed = True
-        result.version = version() if version is not None else ""
-        result.change = record
+        result.committed, result.change = True, record
+        # the write is committed: failing to read the new version back must not report it as failed
+        try:
+            result.version = version() if version is not None else ""
+        except Exception as exc:  # any failure of the read-back: the write stands
+            logger.warning(
+                "write %s committed on the remote store; its new version could not be read: %s", record["seq"], exc
+            )
+            result.version = ""
         return result

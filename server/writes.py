@@ -53,10 +53,20 @@ from .errors import (
     UnsupportedMediaType,
 )
 from .negotiation import GRAPHS, Format, negotiate
+from .sparql import nesting_depth
 from .store import OpenRelease, get_store, invalidate
 
 bp = Blueprint("writes", __name__)
 _IRI = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:[^\s<>\"{}|\\^`]*")
+#: A DTD in an RDF/XML body, in UTF-8 (or ASCII-compatible) and in UTF-16 (either byte order).
+_DECLARATIONS = re.compile(
+    b"|".join(
+        re.escape(word.encode(codec))
+        for word in ("<!DOCTYPE", "<!ENTITY")
+        for codec in ("utf-8", "utf-16-le", "utf-16-be")
+    ),
+    re.IGNORECASE,
+)
 
 VERSION_HEADER = "Sitegraph-Version"
 #: Media types a Graph Store body may have; the quad formats only where a dataset makes sense.
@@ -132,9 +142,9 @@ def _dry_run() -> bool:
     return (value or "").lower() in ("1", "true", "yes")
 
 
-def run_write(change: Change) -> WriteResult | Response:
-    """Authenticate, then apply ``change``: the result, or the 422 answer of a write that breaks the shapes."""
-    token = require_writer()
+def run_write(change: Change, token: Token) -> WriteResult | Response:
+    """Apply ``change`` for ``token`` (from ``require_writer``, called before the body was read): the result, or
+    the 422 answer of a write that breaks the shapes."""
     config = current_app.config["SITEGRAPH"]
     try:
         if _remote():
@@ -203,7 +213,8 @@ def _summary(result: WriteResult, dry_run: bool) -> Response:
 
 
 def _stamp(response: Response, result: WriteResult) -> Response:
-    response.headers[VERSION_HEADER] = result.version
+    if result.version:  # "" when a remote write committed but its new version could not be read back
+        response.headers[VERSION_HEADER] = result.version
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -211,16 +222,24 @@ def _stamp(response: Response, result: WriteResult) -> Response:
 # ---------------------------------------------------------------- SPARQL Update
 
 
-def handle_update(update: str) -> Response:
-    """A SPARQL Update (from /sparql or /update): 200 with a JSON summary, 422 with the report."""
-    if request.args.getlist("using-graph-uri") or request.args.getlist("using-named-graph-uri"):
-        raise BadRequest(
-            "using-graph-uri and using-named-graph-uri are not supported: use USING or GRAPH in the update"
-        )
+def handle_update(update: str, token: Token | None = None) -> Response:
+    """A SPARQL Update (from /sparql or /update): 200 with a JSON summary, 422 with the report.
+
+    Authenticated first (``token``, when the caller already has it), then checked as queries are (length 413,
+    nesting 400: pyoxigraph's parser recurses, so a deep update could crash the process) before anything parses
+    it."""
+    token = token or require_writer()
+    form = request.form if request.mimetype == "application/x-www-form-urlencoded" else {}
+    for name in ("using-graph-uri", "using-named-graph-uri"):
+        if request.args.getlist(name) or (form and form.getlist(name)):
+            raise BadRequest(f"{name} is not supported: use USING or GRAPH in the update")
     config = current_app.config["SITEGRAPH"]
     if len(update) > config.max_query_chars:
         raise PayloadTooLarge(f"the update has {len(update)} characters; the limit is {config.max_query_chars}")
-    outcome = run_write(Change("update", update=update))
+    depth = nesting_depth(update)
+    if depth > config.max_nesting:
+        raise BadRequest(f"the update is nested {depth} levels deep; the limit is {config.max_nesting}")
+    outcome = run_write(Change("update", update=update), token)
     if isinstance(outcome, Response):
         return outcome
     return _summary(outcome, _dry_run())
@@ -230,7 +249,8 @@ def handle_update(update: str) -> Response:
 def update_endpoint() -> Response:
     if request.method == "OPTIONS":
         return Response(status=204, headers={"Allow": "POST, OPTIONS"})
-    return handle_update(read_update())
+    token = require_writer()  # before the body is read
+    return handle_update(read_update(), token)
 
 
 def read_update() -> str:
@@ -267,7 +287,10 @@ def _target() -> ox.NamedNode | str | None:
     if graph is not None:
         if not _IRI.fullmatch(graph):
             raise BadRequest(f"graph={graph!r} is not an absolute IRI")
-        return ox.NamedNode(graph)
+        try:
+            return ox.NamedNode(graph)
+        except ValueError as exc:  # passes the pattern but is no valid IRI (e.g. a bad %-escape, two '#')
+            raise BadRequest(f"graph={graph!r} is not a valid IRI: {exc}") from exc
     if "default" in request.args:
         return None
     return "dataset"
@@ -277,19 +300,20 @@ def _target() -> ox.NamedNode | str | None:
 def graphs() -> Response:
     if request.method == "OPTIONS":
         return Response(status=204, headers={"Allow": "GET, HEAD, PUT, POST, DELETE, OPTIONS"})
-    target = _target()
     if request.method in ("GET", "HEAD"):
-        return read_graph(target)
+        return read_graph(_target())
+    token = require_writer()  # 401/403 before the body is read or parsed
+    target = _target()
     if target == "dataset":
         if request.method != "POST":
             raise BadRequest("name a graph: /graphs?graph=<iri> or /graphs?default (POST /graphs adds a dataset)")
         quads = parse_body(dataset=True)
-        outcome = run_write(Change("post-dataset", quads=quads))
+        outcome = run_write(Change("post-dataset", quads=quads), token)
     elif request.method == "DELETE":
-        outcome = run_write(Change("delete", graph=target))
+        outcome = run_write(Change("delete", graph=target), token)
     else:
         quads = parse_body(dataset=False)
-        outcome = run_write(Change(request.method.lower(), graph=target, quads=quads))
+        outcome = run_write(Change(request.method.lower(), graph=target, quads=quads), token)
     if isinstance(outcome, Response):
         return outcome
     if _dry_run():
@@ -303,7 +327,11 @@ def graphs() -> Response:
 
 
 def parse_body(dataset: bool) -> list[ox.Quad]:
-    """The RDF in the request body, by its Content-Type; 400 naming the line when it does not parse."""
+    """The RDF in the request body, by its Content-Type; 400 naming the line when it does not parse.
+
+    Call it only after ``require_writer``. RDF/XML with a document type declaration is refused (internal
+    entities expand without limit: "billion laughs"). Blank nodes get fresh labels, the same within the body:
+    a label such as ``_:c14n0`` in a body never joins a blank node the store holds."""
     fmt = BODY_FORMATS.get(request.mimetype)
     if fmt is None:
         offered = ", ".join(k for k, v in BODY_FORMATS.items() if not dataset or v in QUAD_FORMATS)
@@ -311,14 +339,35 @@ def parse_body(dataset: bool) -> list[ox.Quad]:
     if dataset and fmt not in QUAD_FORMATS:
         raise UnsupportedMediaType("POST /graphs adds a dataset: send application/trig or application/n-quads")
     body = request.get_data(cache=False)
+    if fmt == ox.RdfFormat.RDF_XML and _DECLARATIONS.search(body):
+        raise BadRequest(
+            "the RDF/XML body has a <!DOCTYPE or <!ENTITY declaration; entity declarations are not accepted "
+            "(they can expand without limit): write the IRIs and literals out"
+        )
     base = request.args.get("graph") or (request.url_root + "graphs")
     try:
-        quads = list(ox.parse(body, format=fmt, base_iri=base))
+        quads = _fresh_blank_nodes(ox.parse(body, format=fmt, base_iri=base))
     except SyntaxError as exc:
         raise BadRequest(f"the body is not valid {request.mimetype}: {exc}") from exc
     if not dataset and fmt in QUAD_FORMATS and any(not isinstance(q.graph_name, ox.DefaultGraph) for q in quads):
         raise BadRequest("the body names graphs of its own; send triples for one graph, or POST the dataset to /graphs")
     return quads
+
+
+def _fresh_blank_nodes(quads) -> list[ox.Quad]:
+    """``quads`` with every blank node replaced by a new one (one new node per label of the body)."""
+    fresh: dict[ox.BlankNode, ox.BlankNode] = {}
+
+    def term(t):
+        if isinstance(t, ox.BlankNode):
+            if t not in fresh:
+                fresh[t] = ox.BlankNode()
+            return fresh[t]
+        if isinstance(t, ox.Triple):  # RDF-star quoted triple
+            return ox.Triple(term(t.subject), t.predicate, term(t.object))
+        return t
+
+    return [ox.Quad(term(q.subject), q.predicate, term(q.object), term(q.graph_name)) for q in quads]
 
 
 def read_graph(target) -> Response:
