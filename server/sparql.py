@@ -151,6 +151,9 @@ def _read_request() -> tuple[str | None, str | None, list[str], list[str]]:
             raise BadRequest(f"the body is not valid {charset} text") from exc
         return body, None, args.getlist("default-graph-uri"), args.getlist("named-graph-uri")
     if mimetype == "application/sparql-update":
+        from .writes import require_writer
+
+        require_writer()  # 401/403 before the body of an update is even read
         charset = request.mimetype_params.get("charset", "utf-8")
         try:
             body = request.get_data(cache=False).decode(charset)
