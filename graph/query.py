@@ -37,7 +37,7 @@ GRAPH_FORMATS = {
 _LONG1 = r"""'''(?:(?:'|'')?(?:[^'\\]|\\.))*(?:'''|.*\Z)"""
 _LONG2 = r'''"""(?:(?:"|"")?(?:[^"\\]|\\.))*(?:"""|.*\Z)'''
 _SHORT1 = r"""'(?:[^'\\\n\r]|\\.)*'?"""
-_SHORT2 = r'''"(?:[^"\\\n\r]|\\.)*"?'''
+_SHORT2 = r""""(?:[^"\\\n\r]|\\.)*"?"""
 _COMMENT = r"\#[^\n\r]*"
 STRINGS_AND_COMMENTS = re.compile("|".join([_LONG1, _LONG2, _SHORT1, _SHORT2, _COMMENT]), re.DOTALL)
 # one token, as far as the checks below need: strings and comments (skipped), IRIs, variables, names (keywords,
