@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import ctypes
 import json
 import logging
 import math
@@ -123,7 +124,7 @@ class WorkerLost(Exception):
 
 
 class _Worker:
-    def __init__(self, memory_mb: int | None = None) -> None:
+    def __init__(self, memory_mb: int | None = None, network: bool = False) -> None:
         ours, theirs = Pipe()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
@@ -138,6 +139,8 @@ class _Worker:
         ]
         if memory_mb is not None:
             command += ["--memory-mb", str(memory_mb)]
+        if not network:
+            command.append("--no-network")
         self.process = subprocess.Popen(command, pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL)
         theirs.close()
         self.conn: Connection = ours
@@ -161,13 +164,16 @@ class _Worker:
 
 class QueryPool:
     """``size`` worker processes; ``run(job, timeout)`` evaluates a job in one of them, killing it at the limit.
-    ``memory_mb``: each worker's address-space limit (None: no limit)."""
+    ``memory_mb``: each worker's address-space limit (None: no limit). ``network``: whether its workers may reach
+    the network at all (only when ``service_allow`` names endpoints); otherwise each worker moves into a network
+    namespace of its own with no interfaces up, so even a SERVICE the guard missed cannot connect anywhere."""
 
-    def __init__(self, size: int, memory_mb: int | None = None) -> None:
+    def __init__(self, size: int, memory_mb: int | None = None, network: bool = False) -> None:
         if size < 1:
             raise ValueError(f"query_workers is {size}; at least 1 worker is needed")
         self.size = size
         self.memory_mb = memory_mb
+        self.network = network
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._workers: set[_Worker] = set()  # starting, idle or busy
         self._starting = 0
@@ -181,7 +187,7 @@ class QueryPool:
         """Start workers until there are ``size`` of them."""
         with self._lock:
             while not self._closed and len(self._workers) < self.size:
-                worker = _Worker(self.memory_mb)
+                worker = _Worker(self.memory_mb, self.network)
                 self._workers.add(worker)
                 self._starting += 1
                 threading.Thread(target=self._await_ready, args=(worker,), daemon=True).start()
@@ -290,7 +296,7 @@ _pools: dict[tuple[int, int | None], QueryPool] = {}
 _pools_lock = threading.Lock()
 
 
-def get_pool(size: int, memory_mb: int | None = None) -> QueryPool:
+def get_pool(size: int, memory_mb: int | None = None, network: bool = False) -> QueryPool:
     """This process's pool of ``size`` workers limited to ``memory_mb`` each, started lazily; a forked child never
     uses its parent's pool. Without ``memory_mb``, the pool of ``size`` workers already started if any (tests look
     at the server's pool that way), else one without a memory limit."""
@@ -299,12 +305,12 @@ def get_pool(size: int, memory_mb: int | None = None) -> QueryPool:
             if pool.pid != os.getpid() or pool._closed:
                 del _pools[key]
         if memory_mb is None:
-            same_size = [pool for (n, _mb), pool in _pools.items() if n == size]
+            same_size = [pool for (n, _mb, _net), pool in _pools.items() if n == size]
             if same_size:
                 return same_size[-1]
-        pool = _pools.get((size, memory_mb))
+        pool = _pools.get((size, memory_mb, network))
         if pool is None:
-            pool = _pools[(size, memory_mb)] = QueryPool(size, memory_mb)
+            pool = _pools[(size, memory_mb, network)] = QueryPool(size, memory_mb, network)
         return pool
 
 
@@ -407,7 +413,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fd", type=int, required=True, help="file descriptor of the job pipe")
     parser.add_argument("--parent", type=int, required=True, help="pid of the server process")
     parser.add_argument("--memory-mb", type=int, default=None, help="address-space limit of this worker (MB)")
+    parser.add_argument("--no-network", action="store_true", help="move into a network namespace with no interfaces")
     args = parser.parse_args(argv)
+    if args.no_network and not leave_network():
+        print(
+            f"query worker {os.getpid()}: could not leave the network (unshare refused); the SERVICE guard is the "
+            "only barrier",
+            file=sys.stderr,
+        )
     if args.memory_mb is not None:
         limit_memory(args.memory_mb)
     # Ctrl-C and a SIGTERM to the whole process group (systemd's default) reach the server, which finishes the
@@ -415,6 +428,15 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     serve(Connection(args.fd), args.parent)
+
+
+def leave_network() -> bool:
+    """Move this (single-threaded, just started) process into a new network namespace, where no interface is up:
+    every connection fails with "network unreachable". Root may do that directly; others through a new user
+    namespace where the kernel allows it. False when neither is permitted."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    clone_newnet, clone_newuser = 0x40000000, 0x10000000
+    return libc.unshare(clone_newnet) == 0 or libc.unshare(clone_newuser | clone_newnet) == 0
 
 
 def limit_memory(megabytes: int) -> None:

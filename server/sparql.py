@@ -332,7 +332,7 @@ def _evaluate(
 def run_in_pool(job: query_pool.Job, timeout: float, config: Any) -> query_pool.Answer:
     """The answer to ``job`` from this process's query pool, its failures as HTTP problems: a syntax error 400,
     the time limit or a pool busy past it 503 (with Retry-After), a failed allowed SERVICE call 502."""
-    pool = query_pool.get_pool(config.query_workers, config.query_memory_mb)
+    pool = query_pool.get_pool(config.query_workers, config.query_memory_mb, network=bool(config.service_allow))
     retry = {"Retry-After": str(max(1, math.ceil(timeout)))}
     try:
         answer = pool.run(job, timeout)

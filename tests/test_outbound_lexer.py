@@ -194,3 +194,32 @@ def test_lexing_stays_linear_on_unclosed_strings() -> None:
         started = time.perf_counter()
         nesting_depth(text)
         assert time.perf_counter() - started < 2.0, text[:20]
+
+
+def test_query_workers_have_no_network_unless_service_allow_names_endpoints(built, listener) -> None:
+    """Defence in depth: a SERVICE that got past the guard (here the job goes to the pool directly) finds no
+    network in a worker; only a pool for `service_allow` endpoints keeps it (the control)."""
+    from server import query_pool
+
+    _config, release = built
+    endpoint, received = listener
+    job = query_pool.Job(
+        release_path=str(release.path),
+        version=release.version,
+        query=f"SELECT * WHERE {{ SERVICE {endpoint} {{ ?a ?b ?c }} }}",
+        results_format="json",
+    )
+    isolated, connected = query_pool.QueryPool(1, network=False), query_pool.QueryPool(1, network=True)
+    try:
+        before = len(received)
+        with pytest.raises(query_pool.QueryFailed, match="unreachable"):
+            isolated.run(job, 20)
+        time.sleep(0.2)
+        assert len(received) == before, "an isolated worker reached the listener"
+        with pytest.raises(query_pool.QueryFailed):  # the listener closes at once: the call fails, but it was made
+            connected.run(job, 20)
+        time.sleep(0.2)
+        assert len(received) == before + 1
+    finally:
+        isolated.close()
+        connected.close()
