@@ -568,6 +568,17 @@ def evaluate(
 # ---------------------------------------------------------------- the write
 
 
+def _gate(before: list[ox.Quad], change: Change, iris: DataIRIs, shapes: Graph, timings: dict) -> Evaluated:
+    """``evaluate`` one change, timed; WriteRejected when the result does not conform (nothing is written)."""
+    mark = time.perf_counter()
+    evaluated = evaluate(before, [change], iris, shapes)
+    timings["evaluate"] = time.perf_counter() - mark
+    timings["validate"] = evaluated.report.seconds
+    if not evaluated.report.conforms:
+        raise WriteRejected(evaluated.report, evaluated.diff)
+    return evaluated
+
+
 def clean_interrupted(build_dir: Path) -> list[str]:
     """Remove what a writer killed mid-release left (``.tmp-*`` folders, ``.current-*`` links). Call it only
     under ``write_lock``: every release is written under it, so nothing else can be writing these now."""
@@ -618,12 +629,7 @@ def apply_change(
         iris = DataIRIs(release.manifest.get("base_iri") or DataIRIs().base)
         shapes = load_release_shapes(release, shapes_dir)
         before = read_quads(release)
-        mark = time.perf_counter()
-        evaluated = evaluate(before, [change], iris, shapes)
-        timings["evaluate"] = time.perf_counter() - mark
-        timings["validate"] = evaluated.report.seconds
-        if not evaluated.report.conforms:
-            raise WriteRejected(evaluated.report, evaluated.diff)
+        evaluated = _gate(before, change, iris, shapes, timings)
         result = WriteResult(
             False, release.version, release.version, evaluated.diff, evaluated.report, evaluated.created, timings
         )
@@ -903,12 +909,7 @@ def apply_change_remote(
             *_deskolemised((q for q in remote if q.graph_name == ontology_name), genid),
             *(q for q in remote if q.graph_name not in (ontology_name, log_name)),
         ]
-        mark = time.perf_counter()
-        evaluated = evaluate(before, [change], iris, shapes)
-        timings["evaluate"] = time.perf_counter() - mark
-        timings["validate"] = evaluated.report.seconds
-        if not evaluated.report.conforms:
-            raise WriteRejected(evaluated.report, evaluated.diff)
+        evaluated = _gate(before, change, iris, shapes, timings)
         outside = sorted(
             {str(q.graph_name) for q in evaluated.diff.added if not str(q.graph_name).startswith(f"<{iris.graph}")}
         )

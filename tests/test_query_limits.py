@@ -8,7 +8,6 @@ import json
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -235,37 +234,6 @@ def test_request_bodies_over_the_limit_are_413(built):
 
 
 # ---------------------------------------------------------------- nothing leaves the machine
-
-
-@pytest.fixture
-def listener() -> Iterator[tuple[str, list[str]]]:
-    """A TCP listener on loopback that records every connection it accepts."""
-    accepted: list[str] = []
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-    sock.settimeout(0.1)
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.settimeout(1)
-                try:
-                    accepted.append(conn.recv(4096).decode("latin-1").split("\r\n")[0] or "(connected)")
-                except OSError:
-                    accepted.append("(connected)")
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/", accepted
-    stop.set()
-    thread.join(timeout=2)
-    sock.close()
 
 
 def test_from_service_and_graph_parameters_never_reach_out(client, built, listener, tmp_path: Path):
